@@ -1,0 +1,415 @@
+"""The AgentWorkload custom resource: one source of truth for its schema.
+
+The same OpenAPI v3 schema is rendered into the CustomResourceDefinition (so the API
+server validates and defaults objects) and evaluated here with ``jsonschema`` (so the
+operator rejects bad objects with the same rules even where the CRD schema was not
+enforced, e.g. an older CRD still installed). Rules a structural schema cannot express
+(the job id defaulted from ``metadata.name``, approval shorter than execution) are checked
+in :func:`validate` and, for the API server, by a CEL rule.
+
+Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+GROUP = "agentic.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "AgentWorkload"
+PLURAL = "agentworkloads"
+SINGULAR = "agentworkload"
+SHORT_NAMES = ["aw"]
+
+PHASES = ("Pending", "Running", "AwaitingApproval", "Succeeded", "Failed", "Rejected")
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Rejected"})
+DECISION_STAGES = ("admission", "gate", "human", "timeout")
+MAX_DECISIONS = 20
+
+DEFAULT_TEMPLATE = "visual-analysis-template"
+DEFAULT_THRESHOLD = 0.95
+DEFAULT_EXECUTION_SECONDS = 7200
+DEFAULT_APPROVAL_SECONDS = 3600
+
+# A DNS-1123 label: also a valid Workflow name and label value (Argo puts the Workflow
+# name in pod labels, which allow at most 63 characters).
+JOB_ID_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_QUANTITY = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+# Patterns are kept in the subset that both RE2 (API server) and Python's re accept.
+_URL = r"^https?://[^\s/?#@]+([/?#][^\s]*)?$"
+_IMAGE = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+def _str(description: str, **rules: Any) -> dict[str, Any]:
+    return {"type": "string", "description": description, **rules}
+
+
+def _quantities(description: str) -> dict[str, Any]:
+    quantity = {
+        "description": "A Kubernetes quantity, e.g. 500m or 1Gi.",
+        "anyOf": [{"type": "integer"}, {"type": "string"}],
+        "x-kubernetes-int-or-string": True,
+        "pattern": _QUANTITY,
+    }
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {"cpu": quantity, "memory": quantity, "ephemeral-storage": quantity},
+    }
+
+
+SPEC_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "What to analyse and how the approval gate decides.",
+    "required": ["targetUrls", "objective"],
+    "x-kubernetes-validations": [
+        {
+            "rule": "self.timeouts.approvalSeconds < self.timeouts.executionSeconds",
+            "fieldPath": ".timeouts.approvalSeconds",
+            "message": "must be less than timeouts.executionSeconds: the Workflow's "
+            "deadline keeps running while it waits at the gate",
+        }
+    ],
+    "properties": {
+        "jobId": _str(
+            "Identifies the job: names the Workflow and the artifact prefix job-<jobId>/. Defaults to metadata.name.",
+            maxLength=63,
+            pattern=JOB_ID_PATTERN,
+        ),
+        "targetUrls": {
+            "type": "array",
+            "description": "Pages to analyse (http or https).",
+            "minItems": 1,
+            "maxItems": 50,
+            "items": _str("An http or https URL.", maxLength=2048, pattern=_URL),
+        },
+        "objective": _str("What the analysis should find out.", minLength=1, maxLength=4096),
+        "workflowTemplateRef": {
+            "type": "object",
+            "description": "The WorkflowTemplate (in this namespace) the Workflow runs.",
+            "default": {},
+            "properties": {
+                "name": _str(
+                    "WorkflowTemplate name.",
+                    default=DEFAULT_TEMPLATE,
+                    maxLength=253,
+                    pattern=_DNS_SUBDOMAIN,
+                )
+            },
+        },
+        "agentImage": _str(
+            "Container image for the agent steps; defaults to the platform's agent image.",
+            maxLength=512,
+            pattern=_IMAGE,
+        ),
+        "minioBucket": _str("Artifact bucket; defaults to the platform's bucket.", pattern=_BUCKET),
+        "autoApproveThreshold": {
+            "type": "number",
+            "description": "Confidence at or above which the gate policy may auto-approve.",
+            "minimum": 0,
+            "maximum": 1,
+            "default": DEFAULT_THRESHOLD,
+        },
+        "timeouts": {
+            "type": "object",
+            "description": "Time limits.",
+            "default": {},
+            "properties": {
+                "executionSeconds": {
+                    "type": "integer",
+                    "description": "Whole-run deadline (the Workflow's activeDeadlineSeconds), "
+                    "including the wait at the gate.",
+                    "minimum": 60,
+                    "maximum": 604800,
+                    "default": DEFAULT_EXECUTION_SECONDS,
+                },
+                "approvalSeconds": {
+                    "type": "integer",
+                    "description": "How long the gate waits for a human before rejecting.",
+                    "minimum": 30,
+                    "maximum": 604800,
+                    "default": DEFAULT_APPROVAL_SECONDS,
+                },
+            },
+        },
+        "resources": {
+            "type": "object",
+            "description": "Requests and limits for the agent steps' main containers.",
+            "properties": {
+                "requests": _quantities("Minimum resources."),
+                "limits": _quantities("Maximum resources."),
+            },
+        },
+    },
+}
+
+_CONDITION = {
+    "type": "object",
+    "required": ["type", "status", "lastTransitionTime", "reason", "message"],
+    "properties": {
+        "type": _str("Condition type.", maxLength=316),
+        "status": _str("True, False or Unknown.", enum=["True", "False", "Unknown"]),
+        "observedGeneration": {"type": "integer", "minimum": 0},
+        "lastTransitionTime": _str("When status last changed.", format="date-time"),
+        "reason": _str("CamelCase reason.", maxLength=1024),
+        "message": _str("Human-readable detail.", maxLength=32768),
+    },
+}
+
+_DECISION = {
+    "type": "object",
+    "required": ["stage", "allowed", "time"],
+    "properties": {
+        "stage": _str("Where the decision was made.", enum=list(DECISION_STAGES)),
+        "allowed": {"type": "boolean"},
+        "reasons": {"type": "array", "items": {"type": "string"}},
+        "source": _str("Who decided: the policy engine, or a human's annotation."),
+        "time": _str("When.", format="date-time"),
+    },
+}
+
+STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Observed state, written by the operator.",
+    "properties": {
+        "phase": _str("Lifecycle phase.", enum=list(PHASES)),
+        "observedGeneration": {"type": "integer", "minimum": 0},
+        "conditions": {
+            "type": "array",
+            "items": _CONDITION,
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+        "argoWorkflow": {
+            "type": "object",
+            "description": "The Argo Workflow running this job.",
+            "properties": {
+                "name": {"type": "string"},
+                "namespace": {"type": "string"},
+                "uid": {"type": "string"},
+            },
+        },
+        "argoPhase": _str("Argo's own workflow phase, verbatim."),
+        "suspended": {"type": "boolean", "description": "Argo's rule: waiting at a suspend."},
+        "progress": _str("Finished/total steps as Argo reports them, e.g. 3/7."),
+        "currentStep": _str("The active step or gate."),
+        "workflowArtifacts": {
+            "type": "object",
+            "description": "<step>/<artifact> -> s3://bucket/key.",
+            "additionalProperties": {"type": "string"},
+        },
+        "decisions": {
+            "type": "array",
+            "description": f"Policy and human decisions, newest last (at most {MAX_DECISIONS}).",
+            "maxItems": MAX_DECISIONS,
+            "items": _DECISION,
+        },
+        "message": _str("Why the workload is in its phase."),
+        "startedAt": _str("When the Workflow started.", format="date-time"),
+        "finishedAt": _str("When the workload reached a final phase.", format="date-time"),
+    },
+}
+
+
+def crd() -> dict[str, Any]:
+    """The apiextensions.k8s.io/v1 CustomResourceDefinition for AgentWorkload."""
+    column = {"type": "string"}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{PLURAL}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": KIND,
+                "listKind": f"{KIND}List",
+                "plural": PLURAL,
+                "singular": SINGULAR,
+                "shortNames": list(SHORT_NAMES),
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {**column, "name": "Phase", "jsonPath": ".status.phase"},
+                        {**column, "name": "Argo", "jsonPath": ".status.argoPhase"},
+                        {**column, "name": "Progress", "jsonPath": ".status.progress"},
+                        {**column, "name": "Step", "jsonPath": ".status.currentStep"},
+                        {
+                            **column,
+                            "name": "Workflow",
+                            "jsonPath": ".status.argoWorkflow.name",
+                            "priority": 1,
+                        },
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                    ],
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": "A policy-gated visual analysis job run as an Argo Workflow.",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": copy.deepcopy(SPEC_SCHEMA),
+                                "status": copy.deepcopy(STATUS_SCHEMA),
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Validation and defaulting in Python, from the same schema.
+
+
+def _closed(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the schema that rejects unknown object fields.
+
+    The API server prunes unknown fields of a structural schema silently; the operator
+    names them instead, so a typo (``targetURLs``) is not mistaken for a missing field.
+    """
+    out = {k: v for k, v in schema.items() if k != "x-kubernetes-validations"}
+    if out.get("type") == "object" and "properties" in out:
+        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
+        out.setdefault("additionalProperties", False)
+    if "items" in out:
+        out["items"] = _closed(out["items"])
+    return out
+
+
+_SPEC_VALIDATOR = jsonschema.Draft7Validator(_closed(SPEC_SCHEMA))
+
+
+def _field(path: Any) -> str:
+    out = "spec"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    where = _field(error.absolute_path)
+    rule, value = error.validator, error.instance
+    if rule == "required":
+        missing = re.search(r"'([^']+)' is a required property", error.message)
+        return f"{where}.{missing.group(1) if missing else '?'}: required"
+    if rule == "additionalProperties":
+        extra = sorted(set(value) - set(error.schema.get("properties", {})))
+        return f"{where}: unknown field(s) {', '.join(extra)}"
+    if rule == "pattern":
+        description = error.schema.get("description", "")
+        return f"{where}: {value!r} is not valid ({description.rstrip('.')}; must match {error.validator_value})"
+    return f"{where}: {error.message}"
+
+
+def apply_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec with the schema's defaults filled in, as the API server would."""
+
+    def fill(schema: Mapping[str, Any], value: Any) -> Any:
+        if not isinstance(value, dict) or schema.get("type") != "object":
+            return value
+        out = dict(value)
+        for name, sub in schema.get("properties", {}).items():
+            if name not in out and "default" in sub:
+                out[name] = copy.deepcopy(sub["default"])
+            if name in out:
+                out[name] = fill(sub, out[name])
+        return out
+
+    filled: dict[str, Any] = fill(SPEC_SCHEMA, dict(spec)) if isinstance(spec, Mapping) else {}
+    return filled
+
+
+def validate(obj: Mapping[str, Any]) -> list[str]:
+    """Every problem with an AgentWorkload, each message starting with the field's path."""
+    spec = obj.get("spec") if isinstance(obj, Mapping) else None
+    if not isinstance(spec, Mapping):
+        return ["spec: required (an object)"]
+    spec = apply_defaults(spec)
+    errors = sorted((_message(e) for e in _SPEC_VALIDATOR.iter_errors(spec)), key=lambda m: m.split(":")[0])
+    if "jobId" not in spec:
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        if not (len(name) <= 63 and re.match(JOB_ID_PATTERN, name)):
+            errors.append(
+                f"spec.jobId: required because metadata.name {name!r} is not a valid job id "
+                f"(at most 63 characters matching {JOB_ID_PATTERN})"
+            )
+    timeouts = spec.get("timeouts")
+    if isinstance(timeouts, Mapping):
+        approval, execution = timeouts.get("approvalSeconds"), timeouts.get("executionSeconds")
+        if isinstance(approval, int) and isinstance(execution, int) and approval >= execution:
+            errors.append(
+                f"spec.timeouts.approvalSeconds: {approval} must be less than "
+                f"timeouts.executionSeconds ({execution}): the Workflow's deadline keeps "
+                "running while it waits at the gate"
+            )
+    return errors
+
+
+class InvalidWorkload(ValueError):
+    """An AgentWorkload that breaks its schema; ``errors`` name the fields."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """A validated, defaulted AgentWorkload spec, for the code that acts on it."""
+
+    job_id: str
+    target_urls: tuple[str, ...]
+    objective: str
+    template: str
+    agent_image: str | None
+    bucket: str | None
+    threshold: float
+    execution_seconds: int
+    approval_seconds: int
+    resources: Mapping[str, Mapping[str, str]]
+
+
+def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
+    """The typed spec of an AgentWorkload, or :class:`InvalidWorkload` naming each field."""
+    errors = validate(obj)
+    if errors:
+        raise InvalidWorkload(errors)
+    spec = apply_defaults(obj["spec"])
+    timeouts = spec["timeouts"]
+    resources = {
+        kind: {name: str(q) for name, q in quantities.items()}
+        for kind, quantities in (spec.get("resources") or {}).items()
+    }
+    return WorkloadSpec(
+        job_id=spec.get("jobId") or obj["metadata"]["name"],
+        target_urls=tuple(spec["targetUrls"]),
+        objective=spec["objective"],
+        template=spec["workflowTemplateRef"]["name"],
+        agent_image=spec.get("agentImage"),
+        bucket=spec.get("minioBucket"),
+        threshold=float(spec["autoApproveThreshold"]),
+        execution_seconds=timeouts["executionSeconds"],
+        approval_seconds=timeouts["approvalSeconds"],
+        resources=resources,
+    )

@@ -1,0 +1,503 @@
+"""Argo Workflows read and written the way Argo's own code does; pure functions on dicts.
+
+Argo's rules this module follows (argoproj/argo-workflows, ``workflow/util/util.go``):
+
+- Phases are "", Pending, Running, Succeeded, Failed, Error. There is no "Suspended"
+  phase or condition: a workflow is suspended when it is Running and ``spec.suspend`` is
+  true or some node of type Suspend is Running (``IsWorkflowSuspended``).
+- ``argo resume`` reads the Workflow, clears ``spec.suspend``, marks every Running Suspend
+  node Succeeded with ``finishedAt`` now, gives supplied output parameters their value (or
+  their default), and writes the whole object back (the Workflow CRD has no status
+  subresource), retrying on 409 Conflict with a fresh read (``ResumeWorkflow``,
+  ``updateSuspendedNode``).
+- ``argo stop`` / ``argo terminate`` merge-patch ``spec.shutdown``.
+- Large workflows keep nodes gzip/zstd-compressed in ``status.compressedNodes`` or
+  offloaded to Argo's database (``status.offloadNodeStatusVersion``); offloaded nodes can
+  be read and resumed only through the Argo Server.
+
+Ref: https://argo-workflows.readthedocs.io/en/latest/fields/
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agentic_operator import api, pipeline
+from agentic_operator.settings import Settings
+
+GROUP = "argoproj.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+WORKFLOWS = "workflows"
+WORKFLOW_TEMPLATES = "workflowtemplates"
+
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "agentic-operator"
+LABEL_JOB_ID = "agentic.dev/job-id"
+ANNOTATION_WORKLOAD = "agentic.dev/workload"
+
+COMPLETED_PHASES = frozenset({"Succeeded", "Failed", "Error"})
+# Node types that are one step of the pipeline (a Retry node stands for its attempts).
+_STEP_TYPES = frozenset({"Pod", "Suspend", "HTTP", "Plugin", "Retry"})
+_ACTIVE = frozenset({"Pending", "Running"})
+
+
+class ArgoError(Exception):
+    """Something Argo would refuse, with a message that says why."""
+
+
+class OffloadedNodesError(ArgoError):
+    """The node status lives in Argo's database, out of reach of the Kubernetes API."""
+
+
+def _now(now: datetime | None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# ---------------------------------------------------------------------------------------
+# Building the Workflow for an AgentWorkload.
+
+
+def owner_reference(workload: Mapping[str, Any]) -> dict[str, Any]:
+    """The controller reference that lets Kubernetes delete the Workflow with its workload.
+
+    Owner and dependent must share a namespace: the garbage collector deletes a dependent
+    whose namespaced owner is in another namespace.
+    Ref: https://kubernetes.io/docs/concepts/overview/working-with-objects/owners-dependents/
+    """
+    meta = workload["metadata"]
+    return {
+        "apiVersion": api.API_VERSION,
+        "kind": api.KIND,
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _pod_spec_patch(resources: Mapping[str, Mapping[str, str]]) -> str | None:
+    if not resources:
+        return None
+    return json.dumps({"containers": [{"name": "main", "resources": dict(resources)}]}, sort_keys=True)
+
+
+def build_workflow(workload: Mapping[str, Any], settings: Settings | None = None) -> dict[str, Any]:
+    """The Workflow that runs an AgentWorkload, in the workload's own namespace.
+
+    Its name is the job id, so a retried create finds the Workflow it made before instead
+    of making a second one. Only non-secret values travel as arguments: credentials reach
+    the steps through Secret references in the template.
+    """
+    settings = settings or Settings()
+    spec = api.parse(workload)
+    meta = workload["metadata"]
+    parameters = {
+        pipeline.PARAM_JOB_ID: spec.job_id,
+        pipeline.PARAM_TARGET_URLS: json.dumps(list(spec.target_urls)),
+        pipeline.PARAM_OBJECTIVE: spec.objective,
+        pipeline.PARAM_AGENT_IMAGE: spec.agent_image or settings.default_agent_image,
+        pipeline.PARAM_BUCKET: spec.bucket or settings.default_bucket,
+    }
+    workflow_spec: dict[str, Any] = {
+        "workflowTemplateRef": {"name": spec.template},
+        "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
+        "activeDeadlineSeconds": spec.execution_seconds,
+    }
+    if (patch := _pod_spec_patch(spec.resources)) is not None:
+        workflow_spec["podSpecPatch"] = patch
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Workflow",
+        "metadata": {
+            "name": spec.job_id,
+            "namespace": meta["namespace"],
+            "labels": {LABEL_MANAGED_BY: MANAGER, LABEL_JOB_ID: spec.job_id},
+            "annotations": {ANNOTATION_WORKLOAD: meta["name"]},
+            "ownerReferences": [owner_reference(workload)],
+        },
+        "spec": workflow_spec,
+    }
+
+
+def owner_references(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in _list(_dict(obj.get("metadata")).get("ownerReferences")) if isinstance(r, dict)]
+
+
+def is_owned_by(workflow: Mapping[str, Any], workload: Mapping[str, Any]) -> bool:
+    """Whether the Workflow's owner reference names this very workload (by uid)."""
+    uid = _dict(workload.get("metadata")).get("uid")
+    return any(r.get("uid") == uid and r.get("kind") == api.KIND for r in owner_references(workflow))
+
+
+# ---------------------------------------------------------------------------------------
+# Reading status.
+
+
+def _decompress(data: str) -> dict[str, Any]:
+    raw = base64.b64decode(data, validate=True)
+    if raw[:2] == b"\x1f\x8b":
+        text = gzip.decompress(raw)
+    elif raw[:4] == b"\x28\xb5\x2f\xfd":
+        import zstandard  # only workflows compressed with ARGO's zstd option need it
+
+        text = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+    else:
+        raise ValueError("neither gzip nor zstd")
+    nodes = json.loads(text)
+    if not isinstance(nodes, dict):
+        raise ValueError("not a map of nodes")
+    return nodes
+
+
+def _compress(nodes: Mapping[str, Any]) -> str:
+    data = json.dumps(nodes, separators=(",", ":")).encode()
+    return base64.b64encode(gzip.compress(data)).decode()
+
+
+def nodes_of(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``status.nodes``, decompressed from ``status.compressedNodes`` when needed.
+
+    Raises ``ValueError`` when compressed nodes cannot be decoded.
+    """
+    status = _dict(workflow.get("status"))
+    nodes = _dict(status.get("nodes"))
+    if not nodes and _text(status.get("compressedNodes")):
+        nodes = _decompress(status["compressedNodes"])
+    return {k: v for k, v in nodes.items() if isinstance(v, dict)}
+
+
+def is_active_suspend(node: Mapping[str, Any]) -> bool:
+    """Argo's ``NodeStatus.IsActiveSuspendNode``."""
+    return node.get("type") == "Suspend" and node.get("phase") == "Running"
+
+
+@dataclass(frozen=True)
+class SuspendNode:
+    """An active Suspend node: the gate, waiting."""
+
+    id: str
+    name: str
+    display_name: str
+    template_name: str
+    started_at: str | None
+    awaiting: tuple[str, ...]  # supplied output parameters that still need a value
+
+
+@dataclass(frozen=True)
+class WorkflowStatus:
+    """What the operator needs to know of a Workflow; unknown fields read as empty."""
+
+    phase: str = ""
+    message: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
+    suspended: bool = False
+    shutdown: str = ""
+    nodes_total: int = 0
+    nodes_succeeded: int = 0
+    nodes_failed: int = 0
+    nodes_running: int = 0
+    progress: str = ""
+    current_step: str | None = None
+    suspend_nodes: tuple[SuspendNode, ...] = ()
+    artifacts: Mapping[str, str] = field(default_factory=dict)
+    step_outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    offloaded: bool = False
+    nodes_error: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.phase in COMPLETED_PHASES
+
+
+def _attempts(nodes: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Ids of nodes that are attempts under a Retry node (the Retry node speaks for them)."""
+    return {
+        child
+        for node in nodes.values()
+        if node.get("type") == "Retry"
+        for child in _list(node.get("children"))
+        if isinstance(child, str)
+    }
+
+
+def _supplied(param: Mapping[str, Any]) -> bool:
+    return "supplied" in _dict(param.get("valueFrom"))
+
+
+def _artifact_url(artifact: Mapping[str, Any], repo_bucket: str) -> str | None:
+    s3 = _dict(artifact.get("s3"))
+    key = _text(s3.get("key"))
+    if not key:
+        return None
+    bucket = _text(s3.get("bucket")) or repo_bucket
+    return f"s3://{bucket}/{key}" if bucket else key
+
+
+def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str = "") -> WorkflowStatus:
+    """Argo's view of a Workflow, as ``argo get`` and ``argo list`` would show it.
+
+    ``default_bucket`` names the bucket for key-only artifacts when the Workflow does not
+    record its artifact repository (``artifactRepositoryRef.default: true``). Never raises:
+    a malformed field reads as unknown.
+    """
+    if not isinstance(workflow, Mapping):
+        return WorkflowStatus()
+    spec, status = _dict(workflow.get("spec")), _dict(workflow.get("status"))
+    phase = _text(status.get("phase"))
+    offloaded = bool(_text(status.get("offloadNodeStatusVersion")))
+    nodes_error = None
+    try:
+        nodes = nodes_of(workflow)
+    except (ValueError, OSError, EOFError) as exc:  # binascii.Error is a ValueError
+        nodes, nodes_error = {}, f"status.compressedNodes unreadable: {exc}"
+    if offloaded and not nodes:
+        nodes_error = "node status is offloaded to Argo's database; only the Argo Server can read it"
+
+    repo = _dict(_dict(status.get("artifactRepositoryRef")).get("artifactRepository"))
+    repo_bucket = _text(_dict(repo.get("s3")).get("bucket")) or default_bucket
+    attempts = _attempts(nodes)
+    steps = [n for i, n in nodes.items() if n.get("type") in _STEP_TYPES and i not in attempts]
+    count = {p: sum(1 for n in steps if n.get("phase") == p) for p in ("Succeeded", "Running")}
+    failed = sum(1 for n in steps if n.get("phase") in ("Failed", "Error"))
+
+    suspend_nodes = tuple(
+        SuspendNode(
+            id=_text(n.get("id")) or node_id,
+            name=_text(n.get("name")),
+            display_name=_text(n.get("displayName")),
+            template_name=_text(n.get("templateName")),
+            started_at=_text(n.get("startedAt")) or None,
+            awaiting=tuple(
+                _text(p.get("name"))
+                for p in map(_dict, _list(_dict(n.get("outputs")).get("parameters")))
+                if _supplied(p)
+            ),
+        )
+        for node_id, n in sorted(nodes.items())
+        if is_active_suspend(n)
+    )
+    suspended = phase == "Running" and (spec.get("suspend") is True or bool(suspend_nodes))
+
+    active = sorted(
+        (n for n in steps if n.get("phase") in _ACTIVE and n.get("type") != "Retry"),
+        key=lambda n: (_text(n.get("startedAt")), _text(n.get("displayName"))),
+    )
+    if suspend_nodes:
+        current: str | None = ", ".join(s.display_name for s in suspend_nodes)
+    elif active:
+        current = ", ".join(_text(n.get("displayName")) for n in active)
+    else:
+        current = None
+
+    artifacts: dict[str, str] = {}
+    outputs: dict[str, dict[str, str]] = {}
+    for n in steps:
+        node_outputs = _dict(n.get("outputs"))
+        step = _text(n.get("displayName"))
+        for artifact in map(_dict, _list(node_outputs.get("artifacts"))):
+            url = _artifact_url(artifact, repo_bucket)
+            if url is not None:
+                artifacts[f"{step}/{_text(artifact.get('name'))}"] = url
+        if n.get("phase") == "Succeeded":
+            params = {
+                _text(p.get("name")): str(p["value"])
+                for p in map(_dict, _list(node_outputs.get("parameters")))
+                if p.get("value") is not None
+            }
+            if params:
+                outputs[step] = params
+
+    progress = _text(status.get("progress"))
+    if not re.fullmatch(r"\d+/\d+", progress):
+        progress = f"{count['Succeeded']}/{len(steps)}" if steps else ""
+    return WorkflowStatus(
+        phase=phase,
+        message=_text(status.get("message")),
+        started_at=_text(status.get("startedAt")) or None,
+        finished_at=_text(status.get("finishedAt")) or None,
+        suspended=suspended,
+        shutdown=_text(spec.get("shutdown")),
+        nodes_total=len(steps),
+        nodes_succeeded=count["Succeeded"],
+        nodes_failed=failed,
+        nodes_running=count["Running"],
+        progress=progress,
+        current_step=current,
+        suspend_nodes=suspend_nodes,
+        artifacts=artifacts,
+        step_outputs=outputs,
+        offloaded=offloaded,
+        nodes_error=nodes_error,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Writing: resume, stop, terminate.
+
+
+def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
+    """The fields a node field selector can match (Argo's ``SelectorMatchesNode``)."""
+    fields = {
+        "displayName": _text(node.get("displayName")),
+        "templateName": _text(node.get("templateName")) or _text(_dict(node.get("templateRef")).get("template")),
+        "phase": _text(node.get("phase")),
+        "name": _text(node.get("name")),
+        "id": _text(node.get("id")),
+    }
+    if ref := _dict(node.get("templateRef")):
+        fields["templateRef.name"] = _text(ref.get("name"))
+        fields["templateRef.template"] = _text(ref.get("template"))
+    for param in map(_dict, _list(_dict(node.get("inputs")).get("parameters"))):
+        fields[f"inputs.parameters.{_text(param.get('name'))}.value"] = str(param.get("value", ""))
+    return fields
+
+
+def parse_selector(selector: str) -> list[tuple[str, str, bool]]:
+    """A Kubernetes field selector (``a=b,c!=d``) as (field, value, equal) terms."""
+    terms = []
+    for part in filter(None, (p.strip() for p in selector.split(","))):
+        match = re.fullmatch(r"([^=!]+)(==|=|!=)(.*)", part)
+        if not match:
+            raise ArgoError(f"invalid node field selector term {part!r}")
+        terms.append((match.group(1).strip(), match.group(3).strip(), match.group(2) != "!="))
+    return terms
+
+
+def matches(node: Mapping[str, Any], selector: str | None) -> bool:
+    """Whether a node matches a field selector (no selector matches every node)."""
+    if not selector:
+        return True
+    fields = _node_fields(node)
+    return all((fields.get(k, "") == v) == eq for k, v, eq in parse_selector(selector))
+
+
+def _set_global(status: dict[str, Any], name: str, value: str) -> None:
+    """Argo's ``AddParamToGlobalScope``: publish a supplied value as a workflow output."""
+    params = _dict(status.setdefault("outputs", {})).setdefault("parameters", [])
+    for param in params:
+        if param.get("name") == name:
+            param["value"] = value
+            return
+    params.append({"name": name, "value": value})
+
+
+def resume(
+    workflow: Mapping[str, Any],
+    *,
+    node_selector: str | None = None,
+    outputs: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """The Workflow that ``argo resume`` would write back; the input is left unmodified.
+
+    Every active Suspend node matching ``node_selector`` (all of them when None) becomes
+    Succeeded with ``finishedAt`` now; ``outputs`` fill its supplied output parameters (and
+    their ``globalName`` workflow outputs), and any other supplied parameter takes its
+    default. A supplied parameter with neither is an error, as in Argo's own resume, so a
+    gate never passes with its decision unset. ``spec.suspend`` is cleared when no selector
+    is given. Raises :class:`ArgoError` when a selector matches no active Suspend node and
+    :class:`OffloadedNodesError` when the nodes live in Argo's database.
+    """
+    out = copy.deepcopy(dict(workflow))
+    status = out.setdefault("status", {})
+    if _text(status.get("offloadNodeStatusVersion")) and not status.get("nodes"):
+        raise OffloadedNodesError(
+            "status.offloadNodeStatusVersion is set: the nodes live in Argo's database, "
+            "so only the Argo Server (argo resume) can resume this workflow"
+        )
+    compressed = not status.get("nodes") and bool(status.get("compressedNodes"))
+    try:
+        nodes = nodes_of(out)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ArgoError(f"status.compressedNodes unreadable: {exc}") from exc
+    spec = out.setdefault("spec", {})
+    if node_selector is None:
+        spec.pop("suspend", None)
+    finished = _now(now)
+    hit = False
+    for node in nodes.values():
+        if not (is_active_suspend(node) and matches(node, node_selector)):
+            continue
+        hit = True
+        params = _list(_dict(node.get("outputs")).get("parameters"))
+        for name, value in (outputs or {}).items():
+            param = next((p for p in params if isinstance(p, dict) and p.get("name") == name), None)
+            if param is None:
+                raise ArgoError(f"node {node.get('displayName')!r} is not expecting output parameter {name!r}")
+            if not _supplied(param):
+                raise ArgoError(
+                    f"output parameter {name!r} of {node.get('displayName')!r} is not supplied or was already set"
+                )
+            param["value"] = str(value)
+            param.pop("valueFrom", None)
+            if param.get("globalName"):
+                _set_global(status, param["globalName"], str(value))
+        for param in params:
+            if isinstance(param, dict) and _supplied(param):
+                default = param["valueFrom"].get("default")
+                if default is None:
+                    raise ArgoError(
+                        f"raw output parameter {param.get('name')!r} of {node.get('displayName')!r} "
+                        "has not been set and does not have a default value"
+                    )
+                param["value"] = default
+                param.pop("valueFrom")
+        node["phase"] = "Succeeded"
+        node["finishedAt"] = finished
+        if message:
+            node["message"] = f"{node['message']}; {message}" if node.get("message") else message
+    if node_selector is not None and not hit:
+        raise ArgoError(f"no active suspend node matches node field selector {node_selector!r}")
+    if compressed:
+        status["compressedNodes"] = _compress(nodes)
+    elif nodes:
+        status["nodes"] = nodes
+    return out
+
+
+def can_resume(workflow: Mapping[str, Any], node_selector: str | None = None) -> bool:
+    """Whether :func:`resume` has anything to do: Running, and suspended where selected."""
+    if _dict(workflow.get("status")).get("phase") != "Running":
+        return False
+    if node_selector is None and _dict(workflow.get("spec")).get("suspend") is True:
+        return True
+    try:
+        nodes = nodes_of(workflow)
+    except (ValueError, OSError, EOFError):
+        return True  # let resume() report what is wrong
+    if not nodes and _text(_dict(workflow.get("status")).get("offloadNodeStatusVersion")):
+        return True  # likewise: resume() explains that only the Argo Server can do it
+    return any(is_active_suspend(n) and matches(n, node_selector) for n in nodes.values())
+
+
+def stop() -> dict[str, Any]:
+    """``argo stop``: exit handlers still run. A merge patch."""
+    return {"spec": {"shutdown": "Stop"}}
+
+
+def terminate() -> dict[str, Any]:
+    """``argo terminate``: nothing else runs. A merge patch."""
+    return {"spec": {"shutdown": "Terminate"}}

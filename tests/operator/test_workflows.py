@@ -1,0 +1,161 @@
+"""WorkflowManager over a fake API server: idempotent create, conflict-safe resume, stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from agentic_operator import argo, pipeline
+from agentic_operator.workflows import (
+    TemplateNotFoundError,
+    WorkflowConflictError,
+    WorkflowManager,
+    WorkflowNotFoundError,
+)
+from tests import argo_sim
+from tests.factories import workload
+from tests.fake_k8s import FakeCustomObjects
+
+DECISION = {"decision": "approved", "decided-by": "policy", "reason": "ok"}
+GATE = "displayName=approval-gate"
+
+
+@pytest.fixture
+def fake() -> FakeCustomObjects:
+    return FakeCustomObjects()
+
+
+@pytest.fixture
+def manager(fake: FakeCustomObjects) -> WorkflowManager:
+    return WorkflowManager(fake, ApiException, sleep=lambda _: None)
+
+
+def controller_writes(fake: FakeCustomObjects, change: Any) -> None:
+    """Play Argo's controller: one more write to the stored Workflow."""
+    (key,) = [k for k in fake.objects if k[0] == "workflows"]
+    obj = fake.objects[key]
+    change(obj)
+    fake.put("workflows", obj)
+
+
+def gate_of(fake: FakeCustomObjects) -> dict[str, Any]:
+    wf = fake.objects[("workflows", "team-a", "demo")]
+    return argo.nodes_of(wf)[argo_sim.node_id("demo", "demo.approval-gate")]
+
+
+def waiting(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    created = manager.create(workload())
+    fake.put("workflows", argo_sim.run_until_gate(created))
+
+
+def test_create_makes_the_workflow_once(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    first = manager.create(workload())
+    second = manager.create(workload())  # a retry, or an operator restart
+    assert first["metadata"]["name"] == second["metadata"]["name"] == "demo"
+    assert len(fake.objects) == 1 and fake.writes() == ["create", "create"]
+
+
+def test_create_refuses_someone_elses_workflow(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    fake.put("workflows", {"metadata": {"name": "demo", "namespace": "team-a"}, "spec": {}})
+    with pytest.raises(WorkflowConflictError, match=r"belongs to something else: choose another spec\.jobId") as info:
+        manager.create(workload())
+    assert not info.value.transient
+
+
+def test_create_waits_for_an_earlier_incarnation_being_deleted(
+    fake: FakeCustomObjects, manager: WorkflowManager
+) -> None:
+    manager.create(workload(uid="old"))
+    with pytest.raises(WorkflowConflictError, match="still being deleted") as info:
+        manager.create(workload(uid="new"))
+    assert info.value.transient
+
+
+def test_create_passes_other_api_errors_through(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    fake.fail_next.append(ApiException(status=500, reason="boom"))
+    with pytest.raises(ApiException):
+        manager.create(workload())
+
+
+def test_get_and_status_of_a_missing_workflow_are_none(manager: WorkflowManager) -> None:
+    assert manager.get("team-a", "nope") is None and manager.status("team-a", "nope") is None
+
+
+def test_status_reads_through_the_pure_core(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    waiting(fake, manager)
+    st = manager.status("team-a", "demo")
+    assert st is not None and st.suspended and st.current_step == pipeline.STEP_GATE
+
+
+def test_resume_is_a_full_update_carrying_resource_version(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    waiting(fake, manager)
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is True
+    assert fake.writes()[-1] == "replace"
+    gate = gate_of(fake)
+    assert gate["phase"] == "Succeeded" and gate["outputs"]["parameters"][0] == {
+        "name": "decision",
+        "value": "approved",
+    }
+
+
+def test_resume_retries_on_conflict_and_loses_no_update(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    """The controller writes between our read and our update, twice: both writes survive."""
+    waiting(fake, manager)
+    fake.before_write += [
+        lambda f: controller_writes(f, lambda wf: wf["metadata"].setdefault("labels", {}).update(first="1")),
+        lambda f: controller_writes(f, lambda wf: wf["metadata"]["labels"].update(second="2")),
+    ]
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION)
+    stored = fake.objects[("workflows", "team-a", "demo")]
+    assert stored["metadata"]["labels"]["first"] == "1" and stored["metadata"]["labels"]["second"] == "2"
+    assert gate_of(fake)["phase"] == "Succeeded"
+    assert fake.writes().count("replace") == 3  # two 409s, then success
+
+
+def test_resume_gives_up_after_the_retry_budget(fake: FakeCustomObjects) -> None:
+    manager = WorkflowManager(fake, ApiException, sleep=lambda _: None, conflict_retries=2)
+    waiting(fake, manager)
+    fake.before_write += [lambda f: controller_writes(f, lambda wf: None) for _ in range(2)]
+    with pytest.raises(ApiException) as info:
+        manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION)
+    assert info.value.status == 409
+
+
+def test_resume_is_a_no_op_when_nothing_is_suspended(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    waiting(fake, manager)
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION)
+    writes = len(fake.writes())
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is False  # no double resume
+    assert len(fake.writes()) == writes
+
+
+def test_resume_of_a_missing_workflow_is_a_clear_error(manager: WorkflowManager) -> None:
+    with pytest.raises(WorkflowNotFoundError, match="team-a/demo"):
+        manager.resume("team-a", "demo", outputs=DECISION)
+
+
+def test_stop_patches_shutdown(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    waiting(fake, manager)
+    assert manager.stop("team-a", "demo") is True
+    assert fake.objects[("workflows", "team-a", "demo")]["spec"]["shutdown"] == "Stop"
+    assert manager.stop("team-a", "demo", terminate=True)
+    assert fake.objects[("workflows", "team-a", "demo")]["spec"]["shutdown"] == "Terminate"
+
+
+def test_stop_of_a_finished_or_missing_workflow_writes_nothing(
+    fake: FakeCustomObjects, manager: WorkflowManager
+) -> None:
+    assert manager.stop("team-a", "demo") is False
+    waiting(fake, manager)
+    controller_writes(fake, lambda wf: wf["status"].update(phase="Succeeded"))
+    writes = len(fake.writes())
+    assert manager.stop("team-a", "demo") is False and len(fake.writes()) == writes
+
+
+def test_template_check(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
+    with pytest.raises(TemplateNotFoundError, match="'visual-analysis-template' not found in namespace 'team-a'"):
+        manager.check_template("team-a", "visual-analysis-template")
+    fake.put("workflowtemplates", {"metadata": {"name": "visual-analysis-template", "namespace": "team-a"}})
+    manager.check_template("team-a", "visual-analysis-template")
