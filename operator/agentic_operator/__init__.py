@@ -1,0 +1,1 @@
+"""agentic_operator: reconciles AgentWorkloads into policy-gated Argo Workflows."""
