@@ -41,10 +41,14 @@ class FakeCustomObjects:
         self.objects: dict[Key, dict[str, Any]] = {}
         self.calls: list[tuple[str, Key]] = []
         self.before_write: list[Callable[[FakeCustomObjects], None]] = []
-        self.fail_next: list[ApiException] = []
+        self.failures: list[tuple[str, ApiException]] = []  # (verb, error), in order
         self._rv = 0
 
     # -- helpers for tests
+    def fail(self, verb: str, status: int, times: int = 1) -> None:
+        """The next ``times`` calls of ``verb`` (get, create, replace, patch, patch-status) fail."""
+        self.failures += [(verb, _error(status, "InjectedFault", f"injected {status}"))] * times
+
     def put(self, plural: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store an object directly (as another writer would), bumping resourceVersion."""
         self._rv += 1
@@ -55,14 +59,16 @@ class FakeCustomObjects:
         return copy.deepcopy(obj)
 
     def writes(self) -> list[str]:
-        return [verb for verb, _ in self.calls if verb in ("create", "replace", "patch")]
+        return [verb for verb, _ in self.calls if verb in ("create", "replace", "patch", "patch-status")]
 
     def _enter(self, verb: str, key: Key) -> None:
         self.calls.append((verb, key))
         if verb != "get" and self.before_write:
             self.before_write.pop(0)(self)  # one interfering write per write of ours
-        if self.fail_next:
-            raise self.fail_next.pop(0)
+        for i, (fail_verb, error) in enumerate(self.failures):
+            if fail_verb == verb:
+                del self.failures[i]
+                raise error
 
     def _existing(self, key: Key) -> dict[str, Any]:
         if key not in self.objects:
@@ -100,9 +106,32 @@ class FakeCustomObjects:
             )
         return self.put(plural, body)
 
+    def patch_namespaced_custom_object_status(
+        self, group: str, version: str, namespace: str, plural: str, name: str, body: dict[str, Any], **_: Any
+    ) -> dict[str, Any]:
+        """The status subresource: only ``status`` changes, whatever else the patch holds."""
+        key = (plural, namespace, name)
+        self._enter("patch-status", key)
+        current = self._existing(key)
+        return self.put(plural, {**current, "status": merge_patch(current.get("status") or {}, body.get("status") or {})})
+
     def patch_namespaced_custom_object(
         self, group: str, version: str, namespace: str, plural: str, name: str, body: dict[str, Any], **_: Any
     ) -> dict[str, Any]:
         key = (plural, namespace, name)
         self._enter("patch", key)
         return self.put(plural, merge_patch(self._existing(key), body))
+
+
+class FakeEvents:
+    """CoreV1Api.create_namespaced_event, recording what was posted."""
+
+    def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+
+    def create_namespaced_event(self, namespace: str, body: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.posted.append(body)
+        return body
+
+    def reasons(self) -> list[str]:
+        return [e["reason"] for e in self.posted]

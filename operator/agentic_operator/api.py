@@ -75,11 +75,17 @@ SPEC_SCHEMA: dict[str, Any] = {
     "required": ["targetUrls", "objective"],
     "x-kubernetes-validations": [
         {
+            # Like a Job's template: the Workflow is built from the spec once, so later
+            # edits would silently not apply. Approval goes through annotations instead.
+            "rule": "self == oldSelf",
+            "message": "spec is immutable: delete and recreate the AgentWorkload to change it",
+        },
+        {
             "rule": "self.timeouts.approvalSeconds < self.timeouts.executionSeconds",
             "fieldPath": ".timeouts.approvalSeconds",
             "message": "must be less than timeouts.executionSeconds: the Workflow's "
             "deadline keeps running while it waits at the gate",
-        }
+        },
     ],
     "properties": {
         "jobId": _str(

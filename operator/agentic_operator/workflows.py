@@ -119,13 +119,13 @@ class WorkflowManager:
                 ) from None
             raise
 
-    def create(self, workload: Mapping[str, Any]) -> dict[str, Any]:
-        """Create the workload's Workflow, or return the one it already has.
+    def create(self, workload: Mapping[str, Any], *, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Create the workload's Workflow (``body``, else built here), or return the one it has.
 
         AlreadyExists is success when the existing Workflow's controller reference is this
         workload (by uid): a retry or an operator restart never makes a second Workflow.
         """
-        body = argo.build_workflow(workload, self._settings)
+        body = dict(body) if body is not None else argo.build_workflow(workload, self._settings)
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         try:
             return dict(
@@ -163,8 +163,9 @@ class WorkflowManager:
         node_selector: str | None = None,
         outputs: Mapping[str, str] | None = None,
         message: str | None = None,
-    ) -> bool:
-        """Resume as ``argo resume`` does; False (and no write) when nothing is suspended.
+    ) -> dict[str, Any] | None:
+        """Resume as ``argo resume`` does: the updated Workflow, or None (and no write) when
+        nothing is suspended.
 
         Each attempt reads the Workflow afresh and replaces it whole with the read
         ``resourceVersion``: a 409 means someone (usually Argo's controller) wrote in
@@ -175,13 +176,14 @@ class WorkflowManager:
             if workflow is None:
                 raise WorkflowNotFoundError(f"Workflow {namespace}/{name} not found")
             if not argo.can_resume(workflow, node_selector):
-                return False
+                return None
             body = argo.resume(workflow, node_selector=node_selector, outputs=outputs, message=message)
             try:
-                self._objects.replace_namespaced_custom_object(
-                    argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, body, _request_timeout=self._timeout
+                return dict(
+                    self._objects.replace_namespaced_custom_object(
+                        argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, body, _request_timeout=self._timeout
+                    )
                 )
-                return True
             except self._api_exception as exc:
                 if _status(exc) != 409 or attempt == self._retries:
                     raise
@@ -189,18 +191,19 @@ class WorkflowManager:
                 self._sleep(self._backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def stop(self, namespace: str, name: str, *, terminate: bool = False) -> bool:
-        """``argo stop`` (or terminate); False when the Workflow is gone or already done."""
+    def stop(self, namespace: str, name: str, *, terminate: bool = False) -> dict[str, Any] | None:
+        """``argo stop`` (or terminate): the patched Workflow, or None when it is gone or done."""
         workflow = self.get(namespace, name)
         if workflow is None or argo.workflow_status(workflow).completed:
-            return False
+            return None
         patch = argo.terminate() if terminate else argo.stop()
         try:
-            self._objects.patch_namespaced_custom_object(
-                argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, patch, _request_timeout=self._timeout
+            return dict(
+                self._objects.patch_namespaced_custom_object(
+                    argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, patch, _request_timeout=self._timeout
+                )
             )
         except self._api_exception as exc:
             if _status(exc) == 404:
-                return False
+                return None
             raise
-        return True

@@ -68,9 +68,10 @@ def test_conditions_are_a_list_map_keyed_by_type() -> None:
     assert set(conditions["items"]["required"]) >= {"type", "status", "lastTransitionTime", "reason", "message"}
 
 
-def test_cel_rule_guards_approval_against_execution() -> None:
-    (rule,) = SCHEMA["properties"]["spec"]["x-kubernetes-validations"]
-    assert rule["rule"] == "self.timeouts.approvalSeconds < self.timeouts.executionSeconds"
+def test_cel_rules_make_spec_immutable_and_guard_approval_against_execution() -> None:
+    """The API server enforces what jsonschema cannot: immutability and the timeout order."""
+    rules = [r["rule"] for r in SCHEMA["properties"]["spec"]["x-kubernetes-validations"]]
+    assert rules == ["self == oldSelf", "self.timeouts.approvalSeconds < self.timeouts.executionSeconds"]
 
 
 GOOD: list[dict[str, Any]] = [

@@ -74,7 +74,7 @@ def test_create_waits_for_an_earlier_incarnation_being_deleted(
 
 
 def test_create_passes_other_api_errors_through(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
-    fake.fail_next.append(ApiException(status=500, reason="boom"))
+    fake.fail("create", 500)
     with pytest.raises(ApiException):
         manager.create(workload())
 
@@ -91,7 +91,7 @@ def test_status_reads_through_the_pure_core(fake: FakeCustomObjects, manager: Wo
 
 def test_resume_is_a_full_update_carrying_resource_version(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
     waiting(fake, manager)
-    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is True
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is not None
     assert fake.writes()[-1] == "replace"
     gate = gate_of(fake)
     assert gate["phase"] == "Succeeded" and gate["outputs"]["parameters"][0] == {
@@ -107,7 +107,7 @@ def test_resume_retries_on_conflict_and_loses_no_update(fake: FakeCustomObjects,
         lambda f: controller_writes(f, lambda wf: wf["metadata"].setdefault("labels", {}).update(first="1")),
         lambda f: controller_writes(f, lambda wf: wf["metadata"]["labels"].update(second="2")),
     ]
-    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION)
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is not None
     stored = fake.objects[("workflows", "team-a", "demo")]
     assert stored["metadata"]["labels"]["first"] == "1" and stored["metadata"]["labels"]["second"] == "2"
     assert gate_of(fake)["phase"] == "Succeeded"
@@ -125,9 +125,9 @@ def test_resume_gives_up_after_the_retry_budget(fake: FakeCustomObjects) -> None
 
 def test_resume_is_a_no_op_when_nothing_is_suspended(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
     waiting(fake, manager)
-    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION)
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is not None
     writes = len(fake.writes())
-    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is False  # no double resume
+    assert manager.resume("team-a", "demo", node_selector=GATE, outputs=DECISION) is None  # no double resume
     assert len(fake.writes()) == writes
 
 
@@ -138,20 +138,20 @@ def test_resume_of_a_missing_workflow_is_a_clear_error(manager: WorkflowManager)
 
 def test_stop_patches_shutdown(fake: FakeCustomObjects, manager: WorkflowManager) -> None:
     waiting(fake, manager)
-    assert manager.stop("team-a", "demo") is True
+    assert manager.stop("team-a", "demo") is not None
     assert fake.objects[("workflows", "team-a", "demo")]["spec"]["shutdown"] == "Stop"
-    assert manager.stop("team-a", "demo", terminate=True)
+    assert manager.stop("team-a", "demo", terminate=True) is not None
     assert fake.objects[("workflows", "team-a", "demo")]["spec"]["shutdown"] == "Terminate"
 
 
 def test_stop_of_a_finished_or_missing_workflow_writes_nothing(
     fake: FakeCustomObjects, manager: WorkflowManager
 ) -> None:
-    assert manager.stop("team-a", "demo") is False
+    assert manager.stop("team-a", "demo") is None
     waiting(fake, manager)
     controller_writes(fake, lambda wf: wf["status"].update(phase="Succeeded"))
     writes = len(fake.writes())
-    assert manager.stop("team-a", "demo") is False and len(fake.writes()) == writes
+    assert manager.stop("team-a", "demo") is None and len(fake.writes()) == writes
 
 
 def test_template_check(fake: FakeCustomObjects, manager: WorkflowManager) -> None:

@@ -1,0 +1,463 @@
+"""The reconcile core: (workload, observed Workflow, observations, now) -> a Plan.
+
+A pure function, so every transition of the lifecycle is a table test::
+
+    (new) --invalid / admission denied--> Rejected
+      | admitted, template found: create Workflow
+      v
+    Pending --Argo runs--> Running --gate reached--> gate policy
+                              ^                        | allow: resume (decision=approved)
+                              +------------------------+
+                              |                        | deny: AwaitingApproval
+                              +-- human approves ------+--- human rejects / timeout --> Rejected
+    Running --Argo Succeeded--> Succeeded    Running --Argo Failed/Error--> Failed
+
+When an answer from the outside world is missing (a policy decision, whether the
+template exists, a fresh read of a Workflow the cache does not show), the Plan lists it
+in ``needs``; the runtime fetches it and calls again. Actions are carried out before the
+status is written, and each action is idempotent, so a crash anywhere repeats at most
+an action that then has nothing to do: Argo's objects are the record of what was done.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentic_operator import api, argo, pipeline
+from agentic_operator import status as st
+from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
+from agentic_operator.settings import Settings
+
+APPROVAL = "agentic.dev/approval"  # approved | rejected
+APPROVAL_BY = "agentic.dev/approval-by"
+APPROVAL_REASON = "agentic.dev/approval-reason"
+
+NEED_TEMPLATE = "template"
+NEED_WORKFLOW = "workflow"
+
+TEMPLATE_RETRY = 30.0  # seconds: a missing template usually arrives with the next `pulumi up`
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Answers the runtime fetched because an earlier Plan needed them."""
+
+    decisions: Mapping[str, Decision | PolicyUnavailable] = field(default_factory=dict)
+    template_exists: bool | None = None
+    workflow_confirmed: bool = False  # the Workflow (or its absence) came from a fresh read
+
+
+@dataclass(frozen=True)
+class CreateWorkflow:
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResumeGate:
+    namespace: str
+    name: str
+    outputs: dict[str, str]
+    message: str
+
+
+@dataclass(frozen=True)
+class StopWorkflow:
+    namespace: str
+    name: str
+
+
+Action = CreateWorkflow | ResumeGate | StopWorkflow
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do, and the status to write once it is done."""
+
+    status: dict[str, Any]
+    actions: tuple[Action, ...] = ()
+    events: tuple[Event, ...] = ()
+    needs: Mapping[str, Any] = field(default_factory=dict)  # query -> policy input, or NEED_*
+    requeue_after: float | None = None  # reconcile again after this long (timeouts)
+    backoff: bool = False  # something was unavailable: retry with the runtime's backoff
+    recorded: tuple[dict[str, Any], ...] = ()  # decisions recorded by this plan
+    gate_wait: float | None = None  # seconds the gate waited, when this plan decided it
+
+
+# ---------------------------------------------------------------------------------------
+# Policy inputs (documented in agentic_operator.decision).
+
+
+def _settings_input(workload: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    return {
+        "defaultAgentImage": settings.default_agent_image,
+        "defaultBucket": settings.default_bucket,
+        "namespace": workload["metadata"].get("namespace", ""),
+    }
+
+
+def _workload_input(workload: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": workload.get("apiVersion", api.API_VERSION),
+        "kind": workload.get("kind", api.KIND),
+        "metadata": {k: workload["metadata"].get(k) for k in ("name", "namespace", "labels", "annotations")},
+        "spec": api.apply_defaults(workload.get("spec") or {}),
+    }
+
+
+def admission_input(workload: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    return {"workload": _workload_input(workload), "settings": _settings_input(workload, settings)}
+
+
+def gate_input(workload: Mapping[str, Any], status: argo.WorkflowStatus, settings: Settings) -> dict[str, Any]:
+    return {
+        **admission_input(workload, settings),
+        "threshold": api.parse(workload).threshold,
+        "progress": {
+            "progress": status.progress,
+            "total": status.nodes_total,
+            "succeeded": status.nodes_succeeded,
+            "failed": status.nodes_failed,
+        },
+        "outputs": {step: dict(values) for step, values in status.step_outputs.items()},
+    }
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    """The plan under construction (mutable, local to one reconcile)."""
+
+    status: dict[str, Any]
+    now: datetime
+    generation: int
+    actions: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+    needs: dict[str, Any] = field(default_factory=dict)
+    requeue_after: float | None = None
+    backoff: bool = False
+    gate_wait: float | None = None
+
+    def condition(self, type_: str, value: bool | None, reason: str, message: str) -> None:
+        st.set_condition(self.status, type_, value, reason, message, now=self.now, generation=self.generation)
+
+    def phase(self, phase: str, message: str, *, warning: bool = False) -> None:
+        """Move to a phase; an Event marks each transition, Ready follows the phase."""
+        if self.status.get("phase") != phase:
+            self.events.append(Event("Warning" if warning else "Normal", phase, message))
+            if phase in api.TERMINAL_PHASES:
+                self.status["finishedAt"] = st.timestamp(self.now)
+        self.status["phase"] = phase
+        self.status["message"] = message
+        if phase == "Succeeded":
+            self.condition(st.READY, True, "Succeeded", message)
+        else:
+            self.condition(st.READY, False, phase, message)
+
+    def record(self, stage: str, decision: Decision) -> None:
+        self.recorded.append(st.record(self.status, stage, decision, now=self.now))
+
+    def plan(self) -> Plan:
+        return Plan(
+            status=self.status,
+            actions=tuple(self.actions),
+            events=tuple(self.events),
+            needs=dict(self.needs),
+            requeue_after=self.requeue_after,
+            backoff=self.backoff,
+            recorded=tuple(self.recorded),
+            gate_wait=self.gate_wait,
+        )
+
+
+def _human(workload: Mapping[str, Any]) -> tuple[Decision | None, str | None]:
+    """A human's decision from annotations, or an error naming the bad annotation."""
+    annotations = workload["metadata"].get("annotations") or {}
+    value = str(annotations.get(APPROVAL, "")).strip().lower()
+    if not value:
+        return None, None
+    if value not in (pipeline.APPROVED, pipeline.REJECTED):
+        return None, f"annotation {APPROVAL}: {value!r} is not {pipeline.APPROVED} or {pipeline.REJECTED}"
+    actor = str(annotations.get(APPROVAL_BY) or "unknown")
+    reason = str(annotations.get(APPROVAL_REASON) or f"{value} by {actor}")
+    return Decision(value == pipeline.APPROVED, (reason,), f"annotation:{actor}"), None
+
+
+def reconcile(
+    workload: Mapping[str, Any],
+    workflow: Mapping[str, Any] | None,
+    *,
+    now: datetime,
+    settings: Settings,
+    observed: Observations | None = None,
+) -> Plan:
+    """The next step for one AgentWorkload. Never raises for bad input."""
+    observed = observed or Observations()
+    meta = workload.get("metadata") or {}
+    draft = _Draft(
+        status=copy.deepcopy(dict(workload.get("status") or {})),
+        now=now,
+        generation=int(meta.get("generation") or 0),
+    )
+    draft.status["observedGeneration"] = draft.generation
+    phase = draft.status.get("phase")
+
+    errors = api.validate(workload)
+    if errors:
+        if phase not in api.TERMINAL_PHASES:
+            message = "; ".join(errors)
+            draft.condition(st.ADMITTED, False, "InvalidSpec", message)
+            draft.phase("Rejected", f"invalid spec: {message}", warning=True)
+        _follow(draft, workload, workflow, settings, stop_if_running=True)
+        return draft.plan()
+
+    human, human_error = _human(workload)
+    if human and not human.allowed and phase not in api.TERMINAL_PHASES:
+        draft.record("human", human)
+        draft.condition(st.APPROVED, False, "HumanRejected", human.reasons[0])
+        draft.phase("Rejected", f"rejected by {human.source}: {human.reasons[0]}", warning=True)
+        _follow(draft, workload, workflow, settings, stop_if_running=True)
+        return draft.plan()
+
+    if workflow is None:
+        _without_workflow(draft, workload, settings, observed)
+    else:
+        _with_workflow(draft, workload, workflow, settings, observed, human)
+    if human_error:
+        _report_bad_approval(draft, human_error, before=st.condition(workload.get("status") or {}, st.APPROVED))
+    return draft.plan()
+
+
+def _report_bad_approval(draft: _Draft, error: str, *, before: Mapping[str, Any] | None) -> None:
+    """Say so while a decision is still open; an Event only when the error is new."""
+    approved = st.condition(draft.status, st.APPROVED) or {}
+    if draft.status.get("phase") in api.TERMINAL_PHASES or approved.get("status") == "True":
+        return
+    if (before or {}).get("message") != error:
+        draft.events.append(Event("Warning", "InvalidApproval", error))
+    draft.condition(st.APPROVED, None, "InvalidApproval", error)
+
+
+def _without_workflow(draft: _Draft, workload: Mapping[str, Any], settings: Settings, observed: Observations) -> None:
+    status = draft.status
+    if status.get("phase") in api.TERMINAL_PHASES:
+        return
+    if status.get("argoWorkflow"):
+        # We created it before; the cache may lag, or someone deleted it. Ask the API.
+        if not observed.workflow_confirmed:
+            draft.needs[NEED_WORKFLOW] = True
+            return
+        wf = status["argoWorkflow"]
+        draft.phase("Failed", f"Workflow {wf.get('namespace')}/{wf.get('name')} was deleted", warning=True)
+        return
+
+    admitted = st.condition(status, st.ADMITTED)
+    if not (admitted and admitted.get("status") == "True"):
+        decision = observed.decisions.get(ADMISSION)
+        if decision is None:
+            draft.needs[ADMISSION] = admission_input(workload, settings)
+            return
+        if isinstance(decision, PolicyUnavailable):
+            draft.condition(st.ADMITTED, None, "PolicyUnavailable", f"no admission decision yet: {decision}")
+            draft.phase("Pending", "waiting for the admission policy")
+            draft.backoff = True
+            return
+        draft.record("admission", decision)
+        if not decision.allowed:
+            reasons = "; ".join(decision.reasons) or "denied"
+            draft.condition(st.ADMITTED, False, "PolicyDenied", reasons)
+            draft.phase("Rejected", f"admission denied: {reasons}", warning=True)
+            return
+        draft.condition(st.ADMITTED, True, "PolicyAllowed", "; ".join(decision.reasons) or "allowed")
+
+    spec = api.parse(workload)
+    if observed.template_exists is None:
+        draft.needs[NEED_TEMPLATE] = spec.template
+        return
+    namespace = workload["metadata"]["namespace"]
+    if not observed.template_exists:
+        message = (
+            f"WorkflowTemplate {spec.template!r} not found in namespace {namespace!r} (spec.workflowTemplateRef.name)"
+        )
+        draft.condition(st.WORKFLOW_CREATED, False, "TemplateNotFound", message)
+        draft.phase("Pending", message, warning=True)
+        draft.requeue_after = TEMPLATE_RETRY
+        return
+    body = argo.build_workflow(workload, settings)
+    draft.actions.append(CreateWorkflow(body))
+    status["argoWorkflow"] = {"name": body["metadata"]["name"], "namespace": namespace}
+    draft.condition(st.WORKFLOW_CREATED, True, "Created", f"Workflow {namespace}/{body['metadata']['name']} created")
+    draft.phase("Pending", "Workflow created; waiting for Argo to start it")
+
+
+def _follow(
+    draft: _Draft,
+    workload: Mapping[str, Any],
+    workflow: Mapping[str, Any] | None,
+    settings: Settings,
+    *,
+    stop_if_running: bool = False,
+) -> argo.WorkflowStatus | None:
+    """Mirror Argo's view of the Workflow into the status; stop it if asked and running."""
+    if workflow is None or not argo.is_owned_by(workflow, workload):
+        return None
+    wf = argo.workflow_status(workflow, default_bucket=settings.default_bucket)
+    meta = workflow.get("metadata") or {}
+    status = draft.status
+    status["argoWorkflow"] = {
+        k: v
+        for k, v in {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid")}.items()
+        if v
+    }
+    status["argoPhase"] = wf.phase
+    status["suspended"] = wf.suspended
+    for key, value in (("progress", wf.progress), ("currentStep", wf.current_step), ("startedAt", wf.started_at)):
+        if value:
+            status[key] = value
+        else:
+            status.pop(key, None)
+    if wf.artifacts:
+        status["workflowArtifacts"] = dict(wf.artifacts)
+    if stop_if_running and not wf.completed and not wf.shutdown:
+        draft.actions.append(StopWorkflow(meta.get("namespace", ""), meta.get("name", "")))
+    return wf
+
+
+def _with_workflow(
+    draft: _Draft,
+    workload: Mapping[str, Any],
+    workflow: Mapping[str, Any],
+    settings: Settings,
+    observed: Observations,
+    human: Decision | None,
+) -> None:
+    status = draft.status
+    phase = status.get("phase")
+    wf = _follow(draft, workload, workflow, settings, stop_if_running=phase == "Rejected")
+    if wf is None:
+        name = (workflow.get("metadata") or {}).get("name")
+        stale = any(
+            r.get("kind") == api.KIND and r.get("name") == workload["metadata"]["name"]
+            for r in argo.owner_references(workflow)
+        )
+        if stale:  # an earlier AgentWorkload of this name; the garbage collector removes it
+            draft.phase("Pending", f"waiting for the previous Workflow {name} to be deleted")
+            draft.requeue_after = TEMPLATE_RETRY
+            return
+        message = f"Workflow {name} exists and belongs to something else: choose another spec.jobId"
+        draft.condition(st.WORKFLOW_CREATED, False, "NameConflict", message)
+        draft.phase("Failed", message, warning=True)
+        return
+    if phase in api.TERMINAL_PHASES:
+        return
+    if wf.completed:
+        if wf.phase == "Succeeded":
+            draft.phase("Succeeded", "Workflow succeeded")
+        else:
+            draft.phase("Failed", f"Workflow {wf.phase}: {wf.message or 'no message'}", warning=True)
+        if wf.finished_at:
+            status["finishedAt"] = wf.finished_at
+        return
+    gate = next((n for n in wf.suspend_nodes if n.display_name == pipeline.STEP_GATE), None)
+    if gate is not None:
+        _at_gate(draft, workload, workflow, wf, gate, settings, observed, human)
+    elif wf.phase in ("", "Pending"):
+        draft.phase("Pending", wf.message or "waiting for Argo to start the Workflow")
+    else:
+        draft.phase("Running", f"running {wf.current_step}" if wf.current_step else "running")
+    if wf.nodes_error:
+        status["message"] = f"{status['message']} ({wf.nodes_error})"
+
+
+def _approve_hint(workload: Mapping[str, Any]) -> str:
+    meta = workload["metadata"]
+    return f"kubectl -n {meta['namespace']} annotate aw {meta['name']} {APPROVAL}=approved (or =rejected)"
+
+
+def _at_gate(
+    draft: _Draft,
+    workload: Mapping[str, Any],
+    workflow: Mapping[str, Any],
+    wf: argo.WorkflowStatus,
+    gate: argo.SuspendNode,
+    settings: Settings,
+    observed: Observations,
+    human: Decision | None,
+) -> None:
+    spec = api.parse(workload)
+    meta = workflow["metadata"]
+    started = st.parse_time(gate.started_at) or draft.now
+    deadline = started + timedelta(seconds=spec.approval_seconds)
+    decided = st.decisions(draft.status, "gate", "human", "timeout")
+    latest = decided[-1] if decided else None
+
+    def resume(decision: Decision, condition_reason: str) -> None:
+        reason = "; ".join(decision.reasons) or pipeline.APPROVED
+        outputs = {
+            pipeline.GATE_DECISION: pipeline.APPROVED,
+            pipeline.GATE_DECIDED_BY: decision.source,
+            pipeline.GATE_REASON: reason,
+        }
+        draft.actions.append(ResumeGate(meta["namespace"], meta["name"], outputs, f"approved by {decision.source}"))
+        draft.condition(st.APPROVED, True, condition_reason, reason)
+        draft.phase("Running", f"approved by {decision.source}; resuming")
+
+    def decide(stage: str, decision: Decision) -> None:
+        draft.record(stage, decision)
+        draft.gate_wait = max(0.0, (draft.now - started).total_seconds())
+
+    def time_out() -> None:
+        timeout = Decision(False, (f"no decision within {spec.approval_seconds}s of reaching the gate",), "operator")
+        decide("timeout", timeout)
+        draft.condition(st.APPROVED, False, "ApprovalTimeout", timeout.reasons[0])
+        draft.phase("Rejected", f"approval timed out after {spec.approval_seconds}s", warning=True)
+        draft.actions.append(StopWorkflow(meta["namespace"], meta["name"]))
+
+    if latest is not None and latest.get("allowed"):
+        # Decided before (maybe by an operator that then stopped): resume is idempotent.
+        resume(Decision(True, tuple(latest.get("reasons") or ()), str(latest.get("source", ""))), "Approved")
+        return
+    if human is not None and human.allowed:
+        decide("human", human)
+        resume(human, "HumanApproved")
+        return
+    expired = draft.now >= deadline
+    if latest is None:
+        decision = observed.decisions.get(GATE)
+        if decision is None:
+            draft.needs[GATE] = gate_input(workload, wf, settings)
+            return
+        if isinstance(decision, PolicyUnavailable):
+            if expired:
+                time_out()
+                return
+            draft.condition(st.APPROVED, None, "PolicyUnavailable", f"no gate decision yet: {decision}")
+            draft.phase("AwaitingApproval", f"gate policy unavailable; a human may decide: {_approve_hint(workload)}")
+            draft.backoff = True
+            draft.requeue_after = (deadline - draft.now).total_seconds()
+            return
+        decide("gate", decision)
+        if decision.allowed:
+            resume(decision, "PolicyApproved")
+            return
+        latest = draft.recorded[-1]
+    if expired:
+        time_out()
+        return
+    reasons = "; ".join(str(r) for r in latest.get("reasons") or ()) or "policy deferred to a human"
+    draft.condition(st.APPROVED, None, "AwaitingHuman", reasons)
+    draft.phase("AwaitingApproval", f"a human must decide ({reasons}): {_approve_hint(workload)}")
+    draft.requeue_after = (deadline - draft.now).total_seconds()

@@ -1,0 +1,251 @@
+"""Carries out the reconcile core's plans against the API: one workload key at a time.
+
+Reads come from :class:`Store`, the cache the watches keep (so a reconcile of an
+unchanged world sends no request at all); the API is read only when a plan needs an
+answer the cache cannot give. Actions run before the status is written, then Events are
+posted. Runs in a worker thread: the ``kubernetes`` client is synchronous.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from agentic_operator import api, argo, pipeline
+from agentic_operator import reconcile as core
+from agentic_operator import status as st
+from agentic_operator.decision import Decision, Policy, PolicyUnavailable
+from agentic_operator.kube import Kube
+from agentic_operator.metrics import Metrics
+from agentic_operator.settings import Settings
+from agentic_operator.workflows import TemplateNotFoundError, WorkflowConflictError, WorkflowManager
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]  # namespace, name
+MAX_PASSES = 4  # a plan needs at most: admission, template, then nothing (or a fresh read)
+
+
+def key_of(obj: Mapping[str, Any]) -> Key:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def _version(obj: Mapping[str, Any]) -> int | None:
+    value = (obj.get("metadata") or {}).get("resourceVersion")
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+class Store:
+    """The newest copy of each object the watches (or our own writes) have shown.
+
+    Our writes are stored as soon as the API answers them, so the next reconcile reads
+    its own writes even before the watch echoes them; a watch event older than what is
+    stored (comparable resourceVersions only) does not roll the cache back.
+    """
+
+    def __init__(self) -> None:
+        self._objects: dict[Key, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, obj: Mapping[str, Any]) -> None:
+        key = key_of(obj)
+        with self._lock:
+            old = self._objects.get(key)
+            new_v, old_v = _version(obj), _version(old) if old else None
+            if old is None or new_v is None or old_v is None or new_v >= old_v:
+                self._objects[key] = dict(obj)
+
+    def delete(self, key: Key) -> None:
+        with self._lock:
+            self._objects.pop(key, None)
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        with self._lock:
+            return self._objects.get(key)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            return iter(list(self._objects.values()))
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+
+def owner_key(workflow: Mapping[str, Any]) -> Key | None:
+    """The AgentWorkload a Workflow belongs to (its controller owner reference)."""
+    namespace = str((workflow.get("metadata") or {}).get("namespace", ""))
+    for ref in argo.owner_references(workflow):
+        if ref.get("kind") == api.KIND and str(ref.get("apiVersion", "")).startswith(f"{api.GROUP}/"):
+            return namespace, str(ref.get("name", ""))
+    return None
+
+
+def workflow_name(workload: Mapping[str, Any]) -> str:
+    """The name of the workload's Workflow: its job id, else what the status recorded."""
+    spec, meta = workload.get("spec") or {}, workload.get("metadata") or {}
+    recorded = ((workload.get("status") or {}).get("argoWorkflow") or {}).get("name")
+    return str(recorded or (spec.get("jobId") if isinstance(spec, Mapping) else None) or meta.get("name", ""))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    requeue_after: float | None = None
+    backoff: bool = False
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        workloads: Store,
+        workflows: Store,
+        manager: WorkflowManager,
+        kube: Kube,
+        policy: Policy,
+        settings: Settings,
+        metrics: Metrics,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.workloads, self.workflows = workloads, workflows
+        self._manager, self._kube, self._policy = manager, kube, policy
+        self._settings, self._metrics, self._clock = settings, metrics, clock
+
+    def reconcile(self, key: Key) -> Outcome:
+        """Bring one workload a step further. Raises only for errors worth a retry.
+
+        When an action returns the Workflow it changed (created, resumed, stopped), the
+        core plans once more with that object, so the one status write that follows
+        already mirrors it (uid, suspended, phase) instead of costing a second write when
+        the watch echoes the change.
+        """
+        workload = self.workloads.get(key)
+        if workload is None:
+            return Outcome()  # deleted: its Workflow goes with it (owner reference)
+        name = workflow_name(workload)
+        workflow = self.workflows.get((key[0], name))
+        view: Mapping[str, Any] = workload
+        events: list[core.Event] = []
+        recorded: list[dict[str, Any]] = []
+        gate_wait: float | None = None
+        observed = core.Observations()
+        for _ in range(MAX_PASSES):
+            plan, observed, workflow = self._plan(view, workflow, observed, key[0], name)
+            events += plan.events
+            recorded += plan.recorded
+            gate_wait = plan.gate_wait if plan.gate_wait is not None else gate_wait
+            changed = self._carry_out(plan.actions, view, key[0], name)
+            if changed is None:
+                break
+            view, workflow = {**workload, "status": plan.status}, changed
+            observed = core.Observations(workflow_confirmed=True)
+        self._write(workload, plan.status, events, recorded, gate_wait)
+        return Outcome(plan.requeue_after, plan.backoff)
+
+    def _plan(
+        self,
+        workload: Mapping[str, Any],
+        workflow: dict[str, Any] | None,
+        observed: core.Observations,
+        namespace: str,
+        name: str,
+    ) -> tuple[core.Plan, core.Observations, dict[str, Any] | None]:
+        """Plan, fetching what the plan needs, until it needs nothing more."""
+        for _ in range(MAX_PASSES):
+            plan = core.reconcile(workload, workflow, now=self._clock(), settings=self._settings, observed=observed)
+            if not plan.needs:
+                return plan, observed, workflow
+            observed, workflow = self._observe(plan.needs, observed, workflow, namespace, name)
+        raise RuntimeError(f"reconcile of {namespace}/{name} still needs {sorted(plan.needs)}")
+
+    def _observe(
+        self,
+        needs: Mapping[str, Any],
+        observed: core.Observations,
+        workflow: dict[str, Any] | None,
+        namespace: str,
+        name: str,
+    ) -> tuple[core.Observations, dict[str, Any] | None]:
+        decisions: dict[str, Decision | PolicyUnavailable] = dict(observed.decisions)
+        template_exists, confirmed = observed.template_exists, observed.workflow_confirmed
+        for need, value in needs.items():
+            if need == core.NEED_TEMPLATE:
+                try:
+                    self._manager.check_template(namespace, str(value))
+                    template_exists = True
+                except TemplateNotFoundError:
+                    template_exists = False
+            elif need == core.NEED_WORKFLOW:
+                workflow, confirmed = self._manager.get(namespace, name), True
+                if workflow is not None:
+                    self.workflows.put(workflow)
+            else:
+                decisions[need] = self._decide(need, value)
+        return core.Observations(decisions, template_exists, confirmed), workflow
+
+    def _decide(self, query: str, input: Mapping[str, Any]) -> Decision | PolicyUnavailable:
+        """Ask the policy; anything short of a decision fails closed as 'not yet'."""
+        try:
+            return self._policy.evaluate(query, input)
+        except PolicyUnavailable as exc:
+            unavailable = exc
+        except Exception as exc:
+            log.exception("policy %s failed", query)
+            unavailable = PolicyUnavailable(f"{type(exc).__name__}: {exc}")
+        self._metrics.policy_unavailable.labels(query).inc()
+        return unavailable
+
+    def _carry_out(
+        self, actions: tuple[core.Action, ...], workload: Mapping[str, Any], namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        """Carry out the actions; the Workflow as the last one that changed it left it."""
+        changed = None
+        for action in actions:
+            if isinstance(action, core.CreateWorkflow):
+                try:
+                    changed = self._manager.create(workload, body=action.body)
+                except WorkflowConflictError as exc:
+                    if exc.transient:
+                        raise
+                    changed = self._manager.get(namespace, name)  # not ours: the core says so
+            elif isinstance(action, core.ResumeGate):
+                changed = (
+                    self._manager.resume(
+                        action.namespace,
+                        action.name,
+                        node_selector=f"displayName={pipeline.STEP_GATE}",
+                        outputs=action.outputs,
+                        message=action.message,
+                    )
+                    or changed
+                )
+            elif isinstance(action, core.StopWorkflow):
+                changed = self._manager.stop(action.namespace, action.name) or changed
+        if changed is not None:
+            self.workflows.put(changed)
+        return changed
+
+    def _write(
+        self,
+        workload: Mapping[str, Any],
+        status: dict[str, Any],
+        events: list[core.Event],
+        recorded: list[dict[str, Any]],
+        gate_wait: float | None,
+    ) -> None:
+        namespace, name = key_of(workload)
+        patch = st.merge_patch(workload.get("status") or {}, status)
+        if patch:
+            updated = self._kube.patch_status(namespace, name, patch)
+            if updated is not None:
+                self.workloads.put(updated)
+        for event in events:
+            self._kube.post_event(workload, event.type, event.reason, event.message)
+        for decision in recorded:
+            self._metrics.decisions.labels(decision["stage"], str(decision["allowed"]).lower()).inc()
+        if gate_wait is not None:
+            self._metrics.gate_wait.observe(gate_wait)

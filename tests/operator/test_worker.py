@@ -1,0 +1,208 @@
+"""The worker carries plans out against a fake API: requests, writes, retries, restarts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from agentic_operator import argo
+from agentic_operator import status as st
+from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
+from agentic_operator.kube import Kube
+from agentic_operator.metrics import Metrics
+from agentic_operator.settings import Settings
+from agentic_operator.worker import Store, Worker, owner_key, workflow_name
+from agentic_operator.workflows import WorkflowManager
+from tests import argo_sim
+from tests.factories import workload
+from tests.fake_k8s import FakeCustomObjects, FakeEvents
+
+NOW = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
+KEY = ("team-a", "demo")
+ALLOW = Decision(True, ("ok",), "stub")
+
+
+class StubPolicy:
+    """Answers from a table; an Exception value is raised."""
+
+    def __init__(self, answers: dict[str, Decision | Exception]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+        self.asked.append(query)
+        answer = self.answers[query]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class World:
+    def __init__(self, policy: StubPolicy) -> None:
+        self.api = FakeCustomObjects()
+        self.events = FakeEvents()
+        self.policy = policy
+        self.metrics = Metrics()
+        self.api.put("workflowtemplates", {"metadata": {"name": "visual-analysis-template", "namespace": "team-a"}})
+        self.worker = self.fresh_worker()
+
+    def fresh_worker(self) -> Worker:
+        """A worker with empty caches filled from the API, as after an operator restart."""
+        workloads, workflows = Store(), Store()
+        for (plural, _, _), obj in self.api.objects.items():
+            {"agentworkloads": workloads, "workflows": workflows}.get(plural, Store()).put(obj)
+        return Worker(
+            workloads=workloads,
+            workflows=workflows,
+            manager=WorkflowManager(self.api, ApiException, sleep=lambda _: None),
+            kube=Kube(self.api, self.events, ApiException),
+            policy=self.policy,
+            settings=Settings(),
+            metrics=self.metrics,
+            clock=lambda: NOW,
+        )
+
+    def submit(self, wl: dict[str, Any]) -> None:
+        self.worker.workloads.put(self.api.put("agentworkloads", wl))
+
+    def argo_runs(self, **kwargs: Any) -> None:
+        """Argo's controller advances the Workflow as far as it can; the watch delivers it."""
+        wf = self.api.objects[("workflows", "team-a", "demo")]
+        self.worker.workflows.put(self.api.put("workflows", argo_sim.run_until_gate(wf, **kwargs)))
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.api.objects[("agentworkloads", "team-a", "demo")].get("status") or {})
+
+
+@pytest.fixture
+def world() -> World:
+    return World(StubPolicy({ADMISSION: ALLOW, GATE: ALLOW}))
+
+
+def test_a_new_workload_is_admitted_and_its_workflow_created(world: World) -> None:
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    assert world.policy.asked == [ADMISSION]
+    assert world.api.writes() == ["create", "patch-status"]
+    assert world.status()["phase"] == "Pending"
+    assert ("workflows", "team-a", "demo") in world.api.objects
+    assert world.events.reasons() == ["Pending"]
+
+
+def test_reconciling_an_unchanged_world_sends_no_request(world: World) -> None:
+    """Reads come from the cache, including our own writes: a repeat costs nothing."""
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    calls = len(world.api.calls)
+    world.worker.reconcile(KEY)
+    assert len(world.api.calls) == calls and world.policy.asked == [ADMISSION]
+
+
+def test_auto_approved_gate_is_resumed_and_recorded(world: World) -> None:
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    world.argo_runs()
+    world.worker.reconcile(KEY)
+    assert world.policy.asked == [ADMISSION, GATE]
+    assert world.api.writes()[-2:] == ["replace", "patch-status"]  # resume, then status
+    wf = world.api.objects[("workflows", "team-a", "demo")]
+    assert not argo.workflow_status(wf).suspended
+    assert world.status()["phase"] == "Running"
+    assert [d["stage"] for d in world.status()["decisions"]] == ["admission", "gate"]
+    assert world.metrics.gate_wait._sum.get() == 300.0
+
+
+def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
+    world = World(StubPolicy({ADMISSION: ALLOW, GATE: Decision(False, ("low confidence",), "stub")}))
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    world.argo_runs()
+    outcome = world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3300.0
+    assert "replace" not in world.api.writes()
+
+
+def test_a_crashing_policy_fails_closed() -> None:
+    world = World(StubPolicy({ADMISSION: ValueError("boom")}))
+    world.submit(workload())
+    outcome = world.worker.reconcile(KEY)
+    assert outcome.backoff and world.status()["phase"] == "Pending"
+    assert "ValueError: boom" in st.condition(world.status(), "Admitted")["message"]  # type: ignore[index]
+    assert ("workflows", "team-a", "demo") not in world.api.objects
+    assert world.metrics.policy_unavailable.labels(ADMISSION)._value.get() == 1
+
+
+def test_policy_unavailable_then_recovers(world: World) -> None:
+    world.policy.answers[ADMISSION] = PolicyUnavailable("OPA unreachable")
+    world.submit(workload())
+    assert world.worker.reconcile(KEY).backoff
+    world.policy.answers[ADMISSION] = ALLOW
+    assert not world.worker.reconcile(KEY).backoff
+    assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
+    assert st.condition(world.status(), "Admitted")["status"] == "True"  # type: ignore[index]
+
+
+def test_a_foreign_workflow_of_the_same_name_fails_the_workload_clearly(world: World) -> None:
+    world.api.put("workflows", {"metadata": {"name": "demo", "namespace": "team-a"}, "spec": {}})
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "Failed"
+    assert st.condition(world.status(), "WorkflowCreated")["reason"] == "NameConflict"  # type: ignore[index]
+
+
+def test_an_api_error_on_create_propagates_and_writes_no_status(world: World) -> None:
+    """The runtime retries the key with backoff; nothing half-done is recorded."""
+    world.submit(workload())
+    world.api.fail("create", 500)
+    with pytest.raises(ApiException):
+        world.worker.reconcile(KEY)
+    assert world.status() == {} and "patch-status" not in world.api.writes()
+    world.worker.reconcile(KEY)  # the retry
+    assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
+
+
+def test_restart_mid_gate_neither_recreates_nor_resumes_twice(world: World) -> None:
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    world.argo_runs()
+    world.worker.reconcile(KEY)
+    restarted = world.fresh_worker()
+    before = world.api.writes()
+    restarted.reconcile(KEY)
+    assert world.api.writes() == before  # no create, no resume, no status write
+    assert world.policy.asked == [ADMISSION, GATE]
+
+
+def test_deleted_workload_is_a_no_op(world: World) -> None:
+    assert world.worker.reconcile(KEY).requeue_after is None and world.api.calls == []
+
+
+def test_owner_key_and_workflow_name() -> None:
+    wl = workload(name="demo", jobId="job-7")
+    wf = argo.build_workflow(wl)
+    assert owner_key(wf) == ("team-a", "demo")
+    assert owner_key({"metadata": {"name": "x", "namespace": "n"}}) is None
+    assert workflow_name(wl) == "job-7" and workflow_name(workload()) == "demo"
+
+
+def test_store_keeps_the_newest_version() -> None:
+    store = Store()
+    store.put({"metadata": {"namespace": "n", "name": "a", "resourceVersion": "5"}, "v": "new"})
+    store.put({"metadata": {"namespace": "n", "name": "a", "resourceVersion": "4"}, "v": "stale"})
+    assert store.get(("n", "a"))["v"] == "new"  # type: ignore[index]
+    store.put({"metadata": {"namespace": "n", "name": "a", "resourceVersion": "6"}, "v": "newer"})
+    assert store.get(("n", "a"))["v"] == "newer"  # type: ignore[index]
+    store.delete(("n", "a"))
+    assert store.get(("n", "a")) is None and len(store) == 0
+
+
+def test_phase_gauge_counts_the_cache(world: World) -> None:
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    metrics = Metrics(lambda: list(world.worker.workloads))
+    text = metrics.exposition().decode()
+    assert 'agentic_workloads{phase="Pending"} 1.0' in text and 'agentic_workloads{phase="Running"} 0.0' in text
