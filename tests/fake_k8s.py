@@ -113,7 +113,9 @@ class FakeCustomObjects:
         key = (plural, namespace, name)
         self._enter("patch-status", key)
         current = self._existing(key)
-        return self.put(plural, {**current, "status": merge_patch(current.get("status") or {}, body.get("status") or {})})
+        return self.put(
+            plural, {**current, "status": merge_patch(current.get("status") or {}, body.get("status") or {})}
+        )
 
     def patch_namespaced_custom_object(
         self, group: str, version: str, namespace: str, plural: str, name: str, body: dict[str, Any], **_: Any
