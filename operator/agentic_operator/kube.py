@@ -11,22 +11,12 @@ import logging
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from agentic_operator import api
 
 log = logging.getLogger(__name__)
 COMPONENT = "agentic-operator"
-
-
-class StatusApi(Protocol):
-    def patch_namespaced_custom_object_status(
-        self, group: str, version: str, namespace: str, plural: str, name: str, body: Any, **kw: Any
-    ) -> Any: ...
-
-
-class EventsApi(Protocol):
-    def create_namespaced_event(self, namespace: str, body: Any, **kw: Any) -> Any: ...
 
 
 def load_config() -> None:
@@ -40,10 +30,14 @@ def load_config() -> None:
 
 
 class Kube:
-    """Status and Event writes for AgentWorkloads."""
+    """Status and Event writes for AgentWorkloads.
+
+    ``objects`` is a ``CustomObjectsApi`` and ``core`` a ``CoreV1Api`` (or fakes with the
+    same methods); ``api_exception`` the exception class they raise.
+    """
 
     def __init__(
-        self, objects: StatusApi, core: EventsApi, api_exception: type[Exception], *, request_timeout: float = 10.0
+        self, objects: Any, core: Any, api_exception: type[Exception], *, request_timeout: float = 10.0
     ) -> None:
         self._objects, self._core, self._api_exception = objects, core, api_exception
         self._timeout = request_timeout

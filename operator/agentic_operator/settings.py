@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import pipeline
-
 _PREFIX = "AGENTIC_"
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -35,12 +33,9 @@ class Settings:
     default_bucket: str = "agentic-artifacts"
     # Safety net only: reconciles are driven by watch events.
     resync_seconds: float = 300.0
+    workers: int = 4
     http_port: int = 8080
     log_format: str = "json"
-
-    @property
-    def template_name(self) -> str:
-        return pipeline.TEMPLATE_NAME
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +61,7 @@ class Settings:
             ("OPA_TIMEOUT_SECONDS", "opa_timeout_seconds", float),
             ("RESYNC_SECONDS", "resync_seconds", float),
             ("HTTP_PORT", "http_port", int),
+            ("WORKERS", "workers", int),
             ("LOG_FORMAT", "log_format", str),
         ):
             if (raw := get(name)) is None:
@@ -77,6 +73,8 @@ class Settings:
         settings = cls(**kwargs)
         if settings.resync_seconds <= 0 or settings.opa_timeout_seconds <= 0:
             raise SettingsError(f"{_PREFIX}RESYNC_SECONDS and {_PREFIX}OPA_TIMEOUT_SECONDS must be positive")
+        if not 1 <= settings.workers <= 64:
+            raise SettingsError(f"{_PREFIX}WORKERS: {settings.workers} is not between 1 and 64")
         if not 0 < settings.http_port < 65536:
             raise SettingsError(f"{_PREFIX}HTTP_PORT: {settings.http_port} is not a port")
         if settings.log_format not in ("json", "text"):

@@ -10,29 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from agentic_operator import api, argo
 from agentic_operator.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class CustomObjects(Protocol):
-    """The part of ``kubernetes.client.CustomObjectsApi`` this module uses."""
-
-    def get_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, **kw: Any
-    ) -> Any: ...
-    def create_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, body: Any, **kw: Any
-    ) -> Any: ...
-    def replace_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, body: Any, **kw: Any
-    ) -> Any: ...
-    def patch_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, body: Any, **kw: Any
-    ) -> Any: ...
 
 
 class WorkflowConflictError(argo.ArgoError):
@@ -58,7 +41,7 @@ def _status(exc: BaseException) -> int | None:
 
 
 class WorkflowManager:
-    """Create, read, resume and stop Workflows through a CustomObjectsApi.
+    """Create, read, resume and stop Workflows through a CustomObjectsApi (``objects``).
 
     ``api_exception`` is the exception class the client raises (``kubernetes.client.
     exceptions.ApiException``); passing it keeps this module free of the client import so
@@ -67,7 +50,7 @@ class WorkflowManager:
 
     def __init__(
         self,
-        objects: CustomObjects,
+        objects: Any,
         api_exception: type[Exception],
         *,
         settings: Settings | None = None,

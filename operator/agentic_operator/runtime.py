@@ -1,0 +1,193 @@
+"""The kopf adapter: watches feed the caches and a work queue; workers reconcile keys.
+
+Only ``@kopf.on.event`` handlers are used: they keep no state in the watched objects (no
+annotations, no finalizers), so deleting an AgentWorkload never waits for the operator,
+and kopf's event handlers never retry on their own. Retries, backoff, requeues at
+timeouts and the periodic resync are the work queue's, as in client-go controllers:
+
+- an AgentWorkload event updates the workload cache and queues its key;
+- a Workflow event (Workflows labelled ``app.kubernetes.io/managed-by=agentic-operator``)
+  updates the Workflow cache and queues its owner's key;
+- a worker takes a key, runs :class:`agentic_operator.worker.Worker` in a thread (the
+  ``kubernetes`` client is synchronous), and requeues it as the outcome says;
+- every ``resync_seconds`` all known keys are queued again: a safety net, not the driver.
+
+One replica runs, standalone (no kopf peering), with the Deployment's Recreate strategy:
+kopf's peering is its own CRD scheme rather than Lease election and freezes during
+rolling updates (nolar/kopf#734); Recreate guarantees the old pod is gone first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+from aiohttp import web
+
+from agentic_operator import api, argo
+from agentic_operator.decision import Policy
+from agentic_operator.kube import Kube, load_config
+from agentic_operator.metrics import CONTENT_TYPE, Metrics
+from agentic_operator.settings import Settings
+from agentic_operator.worker import Key, Store, Worker, key_of, owner_key
+from agentic_operator.workflows import WorkflowManager
+from agentic_operator.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+registry = kopf.OperatorRegistry()
+
+
+@dataclass
+class Runtime:
+    """Everything the handlers share (kopf passes it as ``memo.runtime``)."""
+
+    settings: Settings
+    worker: Worker
+    metrics: Metrics
+    queue: WorkQueue[Key] = field(default_factory=WorkQueue)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    ready: bool = False
+
+    async def work(self) -> None:
+        while True:
+            key = await self.queue.get()
+            try:
+                outcome = await asyncio.to_thread(self.worker.reconcile, key)
+            except Exception as exc:
+                delay = self.queue.retry(key)
+                self.metrics.reconciles.labels("error").inc()
+                self.metrics.errors.labels(type(exc).__name__).inc()
+                log.warning(
+                    "reconcile of %s/%s failed (%s: %s); retrying in %.1fs", *key, type(exc).__name__, exc, delay
+                )
+            else:
+                self.metrics.reconciles.labels("ok").inc()
+                if outcome.backoff:
+                    self.queue.retry(key)
+                else:
+                    self.queue.forget(key)
+                if outcome.requeue_after is not None:
+                    self.queue.add(key, after=max(outcome.requeue_after, 0.001))
+            finally:
+                self.queue.done(key)
+
+    async def resync(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.resync_seconds)
+            for workload in self.worker.workloads:
+                self.queue.add(key_of(workload))
+
+    async def serve_http(self) -> None:
+        """/healthz (alive), /readyz (started), /metrics (Prometheus)."""
+
+        async def healthz(_: web.Request) -> web.Response:
+            alive = bool(self.tasks) and not any(t.done() for t in self.tasks if t is not asyncio.current_task())
+            return web.Response(status=200 if alive else 503, text="ok" if alive else "workers stopped")
+
+        async def readyz(_: web.Request) -> web.Response:
+            return web.Response(status=200 if self.ready else 503, text="ready" if self.ready else "starting")
+
+        async def metrics(_: web.Request) -> web.Response:
+            return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+
+        app = web.Application()
+        app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)])
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", self.settings.http_port).start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+
+def build(settings: Settings, policy: Policy | None = None) -> Runtime:
+    """Wire the runtime from settings: API clients from the kube config, the policy engine."""
+    import kubernetes.client
+    from kubernetes.client.exceptions import ApiException
+
+    from agentic_operator.policy import policy_from_settings
+
+    load_config()
+    client = kubernetes.client.ApiClient()
+    objects, core = kubernetes.client.CustomObjectsApi(client), kubernetes.client.CoreV1Api(client)
+    workloads, workflows = Store(), Store()
+    metrics = Metrics(lambda: list(workloads))
+    worker = Worker(
+        workloads=workloads,
+        workflows=workflows,
+        manager=WorkflowManager(objects, ApiException, settings=settings),
+        kube=Kube(objects, core, ApiException),
+        policy=policy or policy_from_settings(settings),
+        settings=settings,
+        metrics=metrics,
+    )
+    return Runtime(settings=settings, worker=worker, metrics=metrics)
+
+
+def _runtime(memo: Any) -> Runtime:
+    runtime: Runtime = memo.runtime
+    return runtime
+
+
+@kopf.on.startup(registry=registry)
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.scanning.disabled = True  # namespaces are listed explicitly
+    settings.posting.level = logging.WARNING  # kopf's own Events only for problems
+    settings.watching.server_timeout = 300  # re-list now and then, as informers do
+    runtime = _runtime(memo)
+    runtime.tasks = [asyncio.create_task(runtime.serve_http(), name="http")]
+    runtime.tasks += [asyncio.create_task(runtime.work(), name=f"worker-{i}") for i in range(runtime.settings.workers)]
+    runtime.tasks.append(asyncio.create_task(runtime.resync(), name="resync"))
+    runtime.ready = True
+
+
+@kopf.on.cleanup(registry=registry)
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    runtime = _runtime(memo)
+    runtime.ready = False
+    runtime.queue.close()
+    for task in runtime.tasks:
+        task.cancel()
+    for task in runtime.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+@kopf.on.event(api.GROUP, api.VERSION, api.PLURAL, registry=registry)
+async def workload_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    runtime, obj = _runtime(memo), dict(event["object"])
+    if event.get("type") == "DELETED":
+        runtime.worker.workloads.delete(key_of(obj))
+    else:
+        runtime.worker.workloads.put(obj)
+    runtime.queue.add(key_of(obj))
+
+
+@kopf.on.event(
+    argo.GROUP, argo.VERSION, argo.WORKFLOWS, labels={argo.LABEL_MANAGED_BY: argo.MANAGER}, registry=registry
+)
+async def workflow_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    runtime, obj = _runtime(memo), dict(event["object"])
+    if event.get("type") == "DELETED":
+        runtime.worker.workflows.delete(key_of(obj))
+    else:
+        runtime.worker.workflows.put(obj)
+    if (owner := owner_key(obj)) is not None:
+        runtime.queue.add(owner)
+
+
+async def run(runtime: Runtime, *, stop_flag: asyncio.Event | None = None) -> None:
+    """Run kopf with our handlers over the configured namespaces until stopped."""
+    await kopf.operator(
+        registry=registry,
+        namespaces=list(runtime.settings.namespaces),
+        clusterwide=False,
+        standalone=True,
+        memo=kopf.Memo(runtime=runtime),
+        stop_flag=stop_flag,
+    )
