@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them; numbers go to BENCHMARKS.md with the command."""
