@@ -448,8 +448,8 @@ def test_stopping_ends_watches_and_held_requests_promptly() -> None:
     try:
         custom = CustomObjectsApi(cluster.api_client)
         cluster.inject(verb="get", resource="namespaces", delay=20)
-        watcher = threading.Thread(target=lambda: list(watch(custom, timeout=30)))
-        holder = threading.Thread(target=lambda: CoreV1Api(cluster.api_client).read_namespace(NS))
+        watcher = threading.Thread(target=lambda: list(watch(custom, timeout=30)), daemon=True)
+        holder = threading.Thread(target=lambda: CoreV1Api(cluster.api_client).read_namespace(NS), daemon=True)
         watcher.start()
         holder.start()
         cluster.wait_for(lambda: cluster.open_watches == 1 and cluster.held_requests == 1)
@@ -499,7 +499,8 @@ def test_kopf_lists_watches_and_sees_changes(cluster: Cluster, custom: Objects) 
     operator = threading.Thread(
         target=lambda: asyncio.run(
             kopf.operator(registry=registry, settings=settings, standalone=True, namespaces=[NS], stop_flag=stop)
-        )
+        ),
+        daemon=True,
     )
     operator.start()
     try:
@@ -534,7 +535,9 @@ def test_an_operator_process_logs_in_with_the_kubeconfig(cluster: Cluster, tmp_p
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig(tmp_path / "kubeconfig"))}
     command = [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace", NS, str(tmp_path / "operator.py")]
     cluster.create("agentworkloads", NS, aw("a"))
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "operator.log"  # a file, not a pipe: nobody reads while it runs
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
 
         def seen(name: str) -> bool:
@@ -545,9 +548,14 @@ def test_an_operator_process_logs_in_with_the_kubeconfig(cluster: Cluster, tmp_p
         cluster.create("agentworkloads", NS, aw("b"))
         cluster.wait_for(lambda: seen("b"))
     finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0, output
+        process.terminate()  # kopf stops gracefully on SIGTERM
+        try:
+            process.wait(timeout=10)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert process.returncode == 0, log.read_text()
     # The handler's own patch comes back as MODIFIED and runs it once more; that second patch
     # changes nothing, so no event follows (kmock 0.8 would emit one, and loop forever).
     assert cluster.requests(verb="patch", name="a") == 2
