@@ -7,6 +7,7 @@ one test runs kopf itself against the emulator, so both clients are proven to wo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -278,6 +279,25 @@ def test_a_watch_from_a_resource_version_replays_only_newer_changes(custom: Obje
         assert [next(events)[:2] for _ in range(3)] == [("ADDED", "a"), ("ADDED", "b"), ("ADDED", "c")]
 
 
+def test_initial_events_end_with_a_bookmark(cluster: Cluster, core: CoreV1Api) -> None:
+    stream = kubernetes.watch.Watch().stream(  # type: ignore[no-untyped-call]
+        core.list_namespace,
+        send_initial_events=True,
+        resource_version_match="NotOlderThan",
+        allow_watch_bookmarks=True,
+        timeout_seconds=3,
+        _request_timeout=5,
+    )
+    with closing(stream):
+        added, bookmark = next(stream), next(stream)
+    assert (added["type"], added["raw_object"]["metadata"]["name"]) == ("ADDED", NS)
+    assert bookmark["type"] == "BOOKMARK"
+    assert bookmark["raw_object"]["metadata"] == {
+        "resourceVersion": str(cluster.resource_version),
+        "annotations": {"k8s.io/initial-events-end": "true"},
+    }
+
+
 def test_a_watch_from_a_forgotten_resource_version_is_expired() -> None:
     with Cluster(history=2) as small:
         custom: Objects = CustomObjectsApi(small.api_client)
@@ -480,8 +500,9 @@ def test_the_kubeconfig_serves_the_client_and_kopfs_logins(
     assert info is not None and info.server == cluster.url
 
 
-def test_kopf_lists_watches_and_sees_changes(cluster: Cluster, custom: Objects) -> None:
-    custom.create_namespaced_custom_object(*AW, aw("a"))
+@contextlib.contextmanager
+def kopf_watching_workloads(cluster: Cluster, settings: kopf.OperatorSettings) -> Iterator[queue.Queue[Any]]:
+    """kopf in a thread with its own loop; yields the (type, name) of each event it handles."""
     registry = kopf.OperatorRegistry()
     seen: queue.Queue[tuple[str | None, str]] = queue.Queue()
 
@@ -493,7 +514,6 @@ def test_kopf_lists_watches_and_sees_changes(cluster: Cluster, custom: Objects) 
     def record(event: kopf.RawEvent, **_: Any) -> None:
         seen.put((event["type"], event["object"]["metadata"]["name"]))
 
-    settings = kopf.OperatorSettings()
     settings.scanning.disabled = True
     stop = threading.Event()
     operator = threading.Thread(
@@ -504,17 +524,39 @@ def test_kopf_lists_watches_and_sees_changes(cluster: Cluster, custom: Objects) 
     )
     operator.start()
     try:
-        assert seen.get(timeout=5) == (None, "a")  # kopf's initial listing
-        custom.patch_namespaced_custom_object(*AW, "a", {"spec": {"objective": "changed"}})
-        custom.create_namespaced_custom_object(*AW, aw("b"))
-        assert [seen.get(timeout=5) for _ in range(2)] == [("MODIFIED", "a"), ("ADDED", "b")]
+        yield seen
     finally:
         stop.set()
         operator.join(5)
     assert not operator.is_alive()
+
+
+def test_kopf_lists_watches_and_resumes_without_replays(cluster: Cluster, custom: Objects) -> None:
+    custom.create_namespaced_custom_object(*AW, aw("a"))
+    settings = kopf.OperatorSettings()
+    settings.watching.server_timeout = 1  # the server ends each watch after 1 s; kopf watches again
+    with kopf_watching_workloads(cluster, settings) as seen:
+        assert seen.get(timeout=5) == (None, "a")  # kopf's initial listing
+        custom.patch_namespaced_custom_object(*AW, "a", {"spec": {"objective": "changed"}})
+        custom.create_namespaced_custom_object(*AW, aw("b"))
+        assert [seen.get(timeout=5) for _ in range(2)] == [("MODIFIED", "a"), ("ADDED", "b")]
+
+        cluster.wait_for(lambda: cluster.requests(verb="watch", resource=api.PLURAL) == 1)  # the first one ended
+        custom.patch_namespaced_custom_object(*AW, "b", {"spec": {"objective": "changed"}})
+        assert seen.get(timeout=5) == ("MODIFIED", "b")  # resumed from its resourceVersion: no replay
     assert cluster.requests(verb="list", resource=api.PLURAL, namespace=NS) == 1
-    assert cluster.requests(verb="watch", resource=api.PLURAL, namespace=NS) == 1
     assert seen.empty()
+
+
+def test_kopf_streams_the_initial_objects_without_listing(cluster: Cluster, custom: Objects) -> None:
+    custom.create_namespaced_custom_object(*AW, aw("a"))
+    settings = kopf.OperatorSettings()
+    settings.watching.initial_streaming = True  # sendInitialEvents, ended by a bookmark
+    with kopf_watching_workloads(cluster, settings) as seen:
+        assert seen.get(timeout=5) == (None, "a")
+        custom.patch_namespaced_custom_object(*AW, "a", {"spec": {"objective": "changed"}})
+        assert seen.get(timeout=5) == ("MODIFIED", "a")
+    assert cluster.requests(verb="list") == 0 and seen.empty()
 
 
 OPERATOR = """
