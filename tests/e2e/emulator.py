@@ -199,6 +199,8 @@ class Emulator(kmock.KubernetesScaffold):
     ) -> aiohttp.web.StreamResponse:
         store, res, ns, sub = self.store, target.resource, target.namespace, target.subresource
         name = target.name or ""  # set for every verb below but list and create
+        if raw.content_type == "application/apply-patch+yaml":  # its body is YAML: say why it fails
+            raise status.error(415, "server-side apply is not emulated: use a merge or JSON patch")
         body = await self._body(raw)
         code = 200
         match target.verb:

@@ -217,6 +217,12 @@ def test_merge_and_json_patches_and_their_failures(cluster: Cluster, custom: Obj
     with pytest.raises(UnprocessableEntityException):
         cluster.patch("workflows", NS, "w", [{"op": "remove", "path": "/spec/nothing"}])
 
+    with pytest.raises(ApiException) as exc:
+        custom.patch_namespaced_custom_object(
+            *WF, "w", {"spec": {}}, field_manager="t", _content_type="application/apply-patch+yaml"
+        )
+    assert exc.value.status == 415
+
     stale_merge = {"metadata": {"resourceVersion": created["metadata"]["resourceVersion"]}, "spec": {"suspend": False}}
     with pytest.raises(ConflictException):
         custom.patch_namespaced_custom_object(*WF, "w", stale_merge)
@@ -259,6 +265,33 @@ def test_generation_grows_with_spec_changes_only(custom: Objects) -> None:
     respecced = custom.patch_namespaced_custom_object(*AW, "a", {"spec": {"objective": "new"}})
     generations = [o["metadata"]["generation"] for o in (labelled, statused, respecced)]
     assert generations == [1, 1, 2]
+
+
+def test_the_helpers_round_trip_and_refuse_bad_bodies(cluster: Cluster) -> None:
+    created = cluster.create("agentworkloads", NS, aw("a"))
+    cluster.patch("agentworkloads", NS, "a", {"status": {"phase": "Running"}}, subresource="status")
+    assert cluster.get("agentworkloads", NS, "a", subresource="status")["status"] == {"phase": "Running"}
+    fresh = cluster.get("agentworkloads", NS, "a")
+    replaced = cluster.replace("agentworkloads", NS, "a", fresh | {"spec": created["spec"] | {"objective": "x"}})
+    assert replaced["spec"]["objective"] == "x" and replaced["status"] == {"phase": "Running"}
+    with pytest.raises(ConflictException):
+        cluster.delete(
+            "agentworkloads", NS, "a", preconditions={"resourceVersion": created["metadata"]["resourceVersion"]}
+        )
+    cluster.delete("agentworkloads", NS, "a", preconditions={"uid": created["metadata"]["uid"]})
+    assert cluster.objects("agentworkloads") == []
+
+    with pytest.raises(ApiException) as exc:
+        cluster.create("agentworkloads", NS, aw("b") | {"metadata": {"name": "b", "namespace": "other"}})
+    assert exc.value.status == 400
+    with pytest.raises(UnprocessableEntityException):
+        cluster.create("agentworkloads", NS, {"spec": {}})  # neither name nor generateName
+
+
+def test_faults_are_checked_when_injected(cluster: Cluster) -> None:
+    for bad in ({}, {"delay": 31.0}, {"status": 200}, {"status": 500, "times": 0}):
+        with pytest.raises(ValueError):
+            cluster.inject(**bad)
 
 
 # -- watches
@@ -335,6 +368,9 @@ def test_label_selectors_filter_lists_and_watches(cluster: Cluster, custom: Obje
     assert names("tier!=gold") == ["b", "c"]
     assert names("tier in (gold,silver),team") == ["c"]
     assert names("!tier") == ["b"]
+    assert [o["metadata"]["name"] for o in cluster.objects("agentworkloads", NS, label_selector="team=x")] == ["c"]
+    by_name = custom.list_namespaced_custom_object(*AW, field_selector="metadata.name!=a,metadata.namespace=default")
+    assert [o["metadata"]["name"] for o in by_name["items"]] == ["b", "c"]
     with pytest.raises(ApiException) as exc:
         names("tier in gold")
     assert exc.value.status == 400
