@@ -184,7 +184,9 @@ class Cluster:
         """Write a kubeconfig for this cluster (plain http, no credentials); return its path.
 
         kopf's default login (``login_via_client``, as the ``kubernetes`` package is installed)
-        and ``kubernetes.config.load_kube_config`` both read it from ``$KUBECONFIG``.
+        and ``kubernetes.config.load_kube_config`` both read it from ``$KUBECONFIG``, which the
+        client takes when ``kubernetes.config`` is imported: set it in an operator process's
+        environment, not later in a process that has imported the client already.
         """
         config = {
             "apiVersion": "v1",
