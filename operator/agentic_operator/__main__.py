@@ -40,6 +40,7 @@ Environment (flags override):
   AGENTIC_NAMESPACES            comma-separated namespaces to watch   [default]
   AGENTIC_OPA_URL               OPA REST API                         [http://127.0.0.1:8181]
   AGENTIC_OPA_TIMEOUT_SECONDS   per-query timeout                    [2]
+  AGENTIC_API_TIMEOUT_SECONDS   per-request Kubernetes API timeout    [10]
   AGENTIC_POLICY_DIR            evaluate these .rego files in-process instead of OPA
   AGENTIC_DEFAULT_AGENT_IMAGE   agent image when spec.agentImage is unset
   AGENTIC_DEFAULT_BUCKET        artifact bucket when spec.minioBucket is unset

@@ -120,8 +120,8 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
     worker = Worker(
         workloads=workloads,
         workflows=workflows,
-        manager=WorkflowManager(objects, ApiException, settings=settings),
-        kube=Kube(objects, core, ApiException),
+        manager=WorkflowManager(objects, ApiException, settings=settings, request_timeout=settings.api_timeout_seconds),
+        kube=Kube(objects, core, ApiException, request_timeout=settings.api_timeout_seconds),
         policy=policy or policy_from_settings(settings),
         settings=settings,
         metrics=metrics,

@@ -29,6 +29,7 @@ class Settings:
     opa_url: str = "http://127.0.0.1:8181"
     opa_timeout_seconds: float = 2.0
     policy_dir: str | None = None
+    api_timeout_seconds: float = 10.0
     default_agent_image: str = "ghcr.io/agentic-dev/agent:0.1.0"
     default_bucket: str = "agentic-artifacts"
     # Safety net only: reconciles are driven by watch events.
@@ -59,6 +60,7 @@ class Settings:
             ("DEFAULT_AGENT_IMAGE", "default_agent_image", str),
             ("DEFAULT_BUCKET", "default_bucket", str),
             ("OPA_TIMEOUT_SECONDS", "opa_timeout_seconds", float),
+            ("API_TIMEOUT_SECONDS", "api_timeout_seconds", float),
             ("RESYNC_SECONDS", "resync_seconds", float),
             ("HTTP_PORT", "http_port", int),
             ("WORKERS", "workers", int),
@@ -71,8 +73,9 @@ class Settings:
             except ValueError:
                 raise SettingsError(f"{_PREFIX}{name}: {raw!r} is not a valid {conv.__name__}") from None
         settings = cls(**kwargs)
-        if settings.resync_seconds <= 0 or settings.opa_timeout_seconds <= 0:
-            raise SettingsError(f"{_PREFIX}RESYNC_SECONDS and {_PREFIX}OPA_TIMEOUT_SECONDS must be positive")
+        for name in ("resync_seconds", "opa_timeout_seconds", "api_timeout_seconds"):
+            if getattr(settings, name) <= 0:
+                raise SettingsError(f"{_PREFIX}{name.upper()}: must be positive")
         if not 1 <= settings.workers <= 64:
             raise SettingsError(f"{_PREFIX}WORKERS: {settings.workers} is not between 1 and 64")
         if not 0 < settings.http_port < 65536:

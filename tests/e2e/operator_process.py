@@ -1,0 +1,130 @@
+"""The real operator (`python -m agentic_operator`) as a process, and Argo played by the test.
+
+``OperatorProcess`` starts the same entry point the Deployment runs, logged in through a
+kubeconfig for the emulated cluster, and reads its /readyz and /metrics. ``ArgoPlayer``
+writes Workflow status the way Argo's controller would (tests/argo_sim.py); it writes
+with merge patches that carry the read resourceVersion (so a stale write is a 409, as
+Argo's full updates are), which leaves every PUT of a Workflow to the operator's resume.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from tests import argo_sim
+from tests.e2e.cluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class OperatorProcess:
+    def __init__(self, cluster: Cluster, workdir: Path, *, opa_url: str, namespace: str = "team-a") -> None:
+        self.cluster, self.workdir = cluster, workdir
+        self.port = free_port()
+        self.log_path = workdir / f"operator-{self.port}.log"
+        self.args = [
+            sys.executable, "-m", "agentic_operator",
+            "--namespace", namespace,
+            "--opa-url", opa_url,
+            "--http-port", str(self.port),
+            "--resync-seconds", "30",
+            "--log-format", "text",
+        ]  # fmt: skip
+        self.env = {
+            **os.environ,
+            "KUBECONFIG": str(cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace)),
+            "AGENTIC_OPA_TIMEOUT_SECONDS": "0.5",
+            "AGENTIC_API_TIMEOUT_SECONDS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        with self.log_path.open("ab") as log:  # a file, never an unread pipe
+            self._proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.cluster.wait_for(self._ready, timeout=30, interval=0.05)
+        # Ready means started; the first list of both watched resources follows at once.
+        self.cluster.wait_for(lambda: self.cluster.requests(verb="watch", resource="workflows") > 0, timeout=10)
+        return self
+
+    def _ready(self) -> bool:
+        assert self._proc is not None and self._proc.poll() is None, f"operator exited:\n{self.log()}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as response:
+            text: str = response.read().decode()
+            return text
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self._proc is None:
+            return
+        if kill:
+            self._proc.kill()
+        else:
+            self._proc.terminate()
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=5)
+        self._proc = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> OperatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class ArgoPlayer:
+    """Argo's controller, played step by step over the emulated API."""
+
+    def __init__(self, cluster: Cluster, namespace: str = "team-a") -> None:
+        self.cluster, self.namespace = cluster, namespace
+
+    def step(self, name: str, **kwargs: Any) -> bool:
+        """One controller pass over one Workflow; False when it has to wait."""
+        for _ in range(5):
+            workflow = self.cluster.get("workflows", self.namespace, name)
+            nxt = argo_sim.advance(workflow, **kwargs)
+            if nxt is None:
+                return False
+            try:
+                self.cluster.patch("workflows", self.namespace, name, nxt)
+                return True
+            except ApiException as exc:
+                if exc.status != 409:  # someone (the operator) wrote in between: read again
+                    raise
+        raise AssertionError(f"Workflow {name} kept conflicting")
+
+    def run(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """Advance until the controller must wait (the gate) or the Workflow is done."""
+        while self.step(name, **kwargs):
+            pass
+        return self.cluster.get("workflows", self.namespace, name)

@@ -1,0 +1,331 @@
+"""The real operator process against the emulated API server, with Argo played by the test.
+
+The operator is `python -m agentic_operator`, logged in through a kubeconfig, asking a
+loopback stand-in for OPA that answers with what the real policies/ decide (evaluated
+in-process). Tests that do not restart the operator or break OPA share one operator and
+use workloads of their own names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes.client.exceptions import NotFoundException
+
+from agentic_operator import argo, pipeline
+from agentic_operator.policy import EmbeddedPolicy
+from tests.e2e.cluster import Cluster
+from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess
+from tests.factories import workload
+from tests.policy.fake_opa import Answer, FakeOpa, as_opa
+
+pytestmark = pytest.mark.e2e
+NS = "team-a"
+LOW_CONFIDENCE = {"dom-extractor": {"confidence": "0.42", "elements": "120"}}
+TEMPLATE = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "WorkflowTemplate",
+    "metadata": {"name": pipeline.TEMPLATE_NAME},
+    "spec": {"entrypoint": pipeline.ENTRYPOINT},
+}
+
+
+class Switch:
+    """OPA that can be taken down (503) and brought back, answering with the real policies."""
+
+    def __init__(self, up: Answer) -> None:
+        self.up_answer, self.down = up, False
+
+    def __call__(self, path: str, body: Any) -> tuple[int, bytes]:
+        if self.down:
+            return 503, b'{"code": "unavailable", "message": "down for the test"}'
+        return self.up_answer(path, body)
+
+
+@pytest.fixture(scope="module")
+def opa() -> Iterator[tuple[FakeOpa, Switch]]:
+    switch = Switch(as_opa(EmbeddedPolicy(ROOT / "policies")))
+    with FakeOpa(switch) as server:
+        yield server, switch
+
+
+def make_cluster() -> Cluster:
+    cluster = Cluster(namespaces=(NS,), timeout=10).start()
+    cluster.create("workflowtemplates", NS, TEMPLATE)
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def shared(opa: tuple[FakeOpa, Switch], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
+    cluster = make_cluster()
+    try:
+        with OperatorProcess(cluster, tmp_path_factory.mktemp("operator"), opa_url=opa[0].url) as operator:
+            yield cluster, operator
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster(shared: tuple[Cluster, OperatorProcess]) -> Iterator[Cluster]:
+    cluster, operator = shared
+    yield cluster
+    cluster.clear_faults()
+    assert operator.alive(), f"the operator died:\n{operator.log()[-3000:]}"
+
+
+@pytest.fixture
+def argo_(cluster: Cluster) -> ArgoPlayer:
+    return ArgoPlayer(cluster, NS)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def submit(cluster: Cluster, name: str, **spec: Any) -> None:
+    body = workload(name=name, namespace=NS, **spec)
+    for key in ("uid", "resourceVersion", "generation"):
+        body["metadata"].pop(key)
+    cluster.create("agentworkloads", NS, body)
+
+
+def status(cluster: Cluster, name: str) -> dict[str, Any]:
+    return dict(cluster.get("agentworkloads", NS, name).get("status") or {})
+
+
+def wait_status(cluster: Cluster, name: str, check: Callable[[dict[str, Any]], bool], timeout: float = 15) -> dict[str, Any]:
+    return cluster.wait_for(lambda: (s := status(cluster, name)) and check(s) and s, timeout=timeout, interval=0.02)
+
+
+def wait_phase(cluster: Cluster, name: str, phase: str, timeout: float = 15) -> dict[str, Any]:
+    try:
+        return wait_status(cluster, name, lambda s: s.get("phase") == phase, timeout)
+    except TimeoutError:
+        raise AssertionError(f"{name} not {phase}: {status(cluster, name)}") from None
+
+
+def condition(st: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next(c for c in st.get("conditions", []) if c["type"] == type_)
+
+
+def gate_outputs(cluster: Cluster, name: str) -> dict[str, str]:
+    nodes = argo.nodes_of(cluster.get("workflows", NS, name))
+    gate = next(n for n in nodes.values() if n.get("displayName") == pipeline.STEP_GATE)
+    assert gate["phase"] == "Succeeded", gate
+    return {p["name"]: p["value"] for p in gate["outputs"]["parameters"]}
+
+
+def to_gate(cluster: Cluster, player: ArgoPlayer, name: str, **kwargs: Any) -> None:
+    cluster.wait_for(lambda: cluster.get("workflows", NS, name), timeout=15, ignore=(NotFoundException,))
+    player.run(name, **kwargs)
+
+
+def approve(cluster: Cluster, name: str, value: str = "approved", by: str = "alice") -> None:
+    annotations = {"agentic.dev/approval": value, "agentic.dev/approval-by": by, "agentic.dev/approval-reason": f"{value} in a test"}
+    cluster.patch("agentworkloads", NS, name, {"metadata": {"annotations": annotations}})
+
+
+def event_reasons(cluster: Cluster, name: str) -> list[str]:
+    return [e["reason"] for e in cluster.objects("events", NS) if e["involvedObject"]["name"] == name]
+
+
+# --- the lifecycle ------------------------------------------------------------------------
+
+
+def test_happy_path_with_auto_approval(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    submit(cluster, "happy")
+    st = wait_phase(cluster, "happy", "Pending")
+    assert condition(st, "Admitted")["status"] == "True" and st["argoWorkflow"]["name"] == "happy"
+    wf = cluster.get("workflows", NS, "happy")
+    assert wf["metadata"]["ownerReferences"][0]["uid"] == cluster.get("agentworkloads", NS, "happy")["metadata"]["uid"]
+
+    to_gate(cluster, argo_, "happy")
+    st = wait_status(cluster, "happy", lambda s: condition_status(s, "Approved") == "True")
+    assert gate_outputs(cluster, "happy")["decision"] == "approved"
+    assert [d["stage"] for d in st["decisions"]] == ["admission", "gate"]
+
+    argo_.run("happy")
+    st = wait_phase(cluster, "happy", "Succeeded")
+    assert st["argoPhase"] == "Succeeded" and st["progress"] == "4/4" and condition(st, "Ready")["status"] == "True"
+    assert st["workflowArtifacts"]["synthesis/report"] == "s3://agentic-artifacts/job-happy/synthesis/report.tgz"
+    assert {"Pending", "Running", "Succeeded"} <= set(event_reasons(cluster, "happy"))
+    assert "finalizers" not in cluster.get("agentworkloads", NS, "happy")["metadata"]
+
+
+def condition_status(st: dict[str, Any], type_: str) -> str | None:
+    return next((c["status"] for c in st.get("conditions", []) if c["type"] == type_), None)
+
+
+def test_gate_denied_then_approved_by_annotation(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    submit(cluster, "human-yes")
+    to_gate(cluster, argo_, "human-yes", reports=LOW_CONFIDENCE)
+    st = wait_phase(cluster, "human-yes", "AwaitingApproval")
+    assert "below the auto-approve threshold" in condition(st, "Approved")["message"]
+    assert cluster.get("workflows", NS, "human-yes")["status"]["phase"] == "Running"  # still waiting at the gate
+
+    approve(cluster, "human-yes")
+    wait_status(cluster, "human-yes", lambda s: condition_status(s, "Approved") == "True")
+    outputs = gate_outputs(cluster, "human-yes")
+    assert outputs == {"decision": "approved", "decided-by": "annotation:alice", "reason": "approved in a test"}
+    argo_.run("human-yes", reports=LOW_CONFIDENCE)
+    st = wait_phase(cluster, "human-yes", "Succeeded")
+    assert st["decisions"][-1]["source"] == "annotation:alice"
+
+
+def test_rejected_by_annotation_stops_the_workflow(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    submit(cluster, "human-no")
+    to_gate(cluster, argo_, "human-no", reports=LOW_CONFIDENCE)
+    wait_phase(cluster, "human-no", "AwaitingApproval")
+    approve(cluster, "human-no", "rejected", by="bob")
+    st = wait_phase(cluster, "human-no", "Rejected")
+    assert condition(st, "Approved")["reason"] == "HumanRejected"
+    cluster.wait_for(lambda: cluster.get("workflows", NS, "human-no")["spec"].get("shutdown") == "Stop")
+    wf = argo_.run("human-no")  # Argo honours the shutdown
+    assert wf["status"]["phase"] == "Failed"
+    assert not any(n.get("displayName") == pipeline.STEP_SYNTHESIS for n in argo.nodes_of(wf).values())
+    st = wait_status(cluster, "human-no", lambda s: s.get("argoPhase") == "Failed")
+    assert st["phase"] == "Rejected"
+
+
+def test_approval_timeout_rejects(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    submit(cluster, "too-slow", timeouts={"executionSeconds": 600, "approvalSeconds": 30})
+    long_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+    to_gate(cluster, argo_, "too-slow", reports=LOW_CONFIDENCE, at=long_ago)
+    st = wait_phase(cluster, "too-slow", "Rejected")
+    assert condition(st, "Approved")["reason"] == "ApprovalTimeout" and st["decisions"][-1]["stage"] == "timeout"
+    cluster.wait_for(lambda: cluster.get("workflows", NS, "too-slow")["spec"].get("shutdown") == "Stop")
+
+
+def test_workflow_failure_is_mirrored(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    submit(cluster, "breaks")
+    to_gate(cluster, argo_, "breaks", fail_step=pipeline.STEP_SCRAPER)
+    st = wait_phase(cluster, "breaks", "Failed")
+    assert st["argoPhase"] == "Failed" and "failed" in st["message"]
+
+
+def test_admission_denied_creates_no_workflow(cluster: Cluster) -> None:
+    submit(cluster, "metadata-grab", targetUrls=["http://169.254.169.254/latest/meta-data/"])
+    st = wait_phase(cluster, "metadata-grab", "Rejected")
+    assert condition(st, "Admitted")["reason"] == "PolicyDenied" and "169.254.169.254" in st["message"]
+    time.sleep(0.2)
+    with pytest.raises(NotFoundException):
+        cluster.get("workflows", NS, "metadata-grab")
+
+
+def test_malformed_workload_is_rejected_and_the_operator_keeps_going(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    """The emulator enforces no CRD schema, so this object reaches the operator as sent."""
+    cluster.create(
+        "agentworkloads",
+        NS,
+        {"apiVersion": "agentic.dev/v1alpha1", "kind": "AgentWorkload", "metadata": {"name": "garbage"},
+         "spec": {"targetUrls": "https://example.com", "objective": 7, "autoApproveThreshold": "high"}},
+    )  # fmt: skip
+    st = wait_phase(cluster, "garbage", "Rejected")
+    assert condition(st, "Admitted")["reason"] == "InvalidSpec"
+    for field in ("spec.targetUrls", "spec.objective", "spec.autoApproveThreshold"):
+        assert field in st["message"]
+    submit(cluster, "after-garbage")
+    wait_phase(cluster, "after-garbage", "Pending")
+
+
+def test_deleting_the_workload_deletes_its_workflow(cluster: Cluster) -> None:
+    submit(cluster, "short-lived")
+    cluster.wait_for(lambda: cluster.get("workflows", NS, "short-lived"), ignore=(NotFoundException,))
+    cluster.delete("agentworkloads", NS, "short-lived")
+    cluster.wait_for(lambda: not any(w["metadata"]["name"] == "short-lived" for w in cluster.objects("workflows", NS)))
+
+
+def test_metrics_and_health(shared: tuple[Cluster, OperatorProcess], cluster: Cluster) -> None:
+    submit(cluster, "counted")
+    wait_phase(cluster, "counted", "Pending")
+    text = shared[1].metrics()
+    assert 'agentic_reconciles_total{result="ok"}' in text
+    assert 'agentic_decisions_total{allowed="true",stage="admission"}' in text
+    assert 'agentic_workloads{phase="Pending"}' in text
+
+
+def test_an_idle_operator_sends_no_requests(cluster: Cluster) -> None:
+    """Event-driven: with nothing changing, only the open watches remain."""
+    time.sleep(0.3)
+    cluster.reset_requests()
+    time.sleep(1.5)
+    assert cluster.requests() - cluster.requests(verb="watch") == 0
+
+
+# --- faults -------------------------------------------------------------------------------
+
+
+def test_create_errors_are_retried_and_make_one_workflow(cluster: Cluster) -> None:
+    cluster.inject(status=500, method="POST", resource="workflows", name=None, times=2)
+    submit(cluster, "flaky-create")
+    wait_phase(cluster, "flaky-create", "Pending")
+    assert cluster.requests(method="POST", resource="workflows", code=500) == 2
+    assert [w["metadata"]["name"] for w in cluster.objects("workflows", NS)].count("flaky-create") == 1
+
+
+def test_resume_conflicts_are_retried_with_a_fresh_read(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    submit(cluster, "contended")
+    cluster.wait_for(lambda: cluster.get("workflows", NS, "contended"), ignore=(NotFoundException,))
+    cluster.inject(status=409, method="PUT", resource="workflows", name="contended", times=2)
+    argo_.run("contended")
+    wait_status(cluster, "contended", lambda s: condition_status(s, "Approved") == "True")
+    assert gate_outputs(cluster, "contended")["decision"] == "approved"
+
+
+def test_status_write_errors_are_retried(cluster: Cluster) -> None:
+    cluster.inject(status=500, method="PATCH", resource="agentworkloads", subresource="status", name="flaky-status", times=3)
+    submit(cluster, "flaky-status")
+    wait_phase(cluster, "flaky-status", "Pending")
+    assert cluster.requests(resource="agentworkloads", subresource="status", name="flaky-status", code=500) == 3
+
+
+def test_api_timeouts_are_retried(cluster: Cluster) -> None:
+    cluster.inject(delay=2.5, method="GET", resource="workflowtemplates", times=1)
+    submit(cluster, "slow-api")
+    wait_phase(cluster, "slow-api", "Pending", timeout=20)
+    assert cluster.requests(method="GET", resource="workflowtemplates", code=499) == 1  # abandoned after 1 s
+
+
+def test_opa_down_fails_closed_then_recovers(opa: tuple[FakeOpa, Switch], cluster: Cluster) -> None:
+    opa[1].down = True
+    try:
+        submit(cluster, "opa-down")
+        st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
+        assert condition(st, "Admitted")["reason"] == "PolicyUnavailable" and "503" in condition(st, "Admitted")["message"]
+        time.sleep(0.5)
+        with pytest.raises(NotFoundException):
+            cluster.get("workflows", NS, "opa-down")
+    finally:
+        opa[1].down = False
+    st = wait_phase(cluster, "opa-down", "Pending", timeout=20)
+    assert condition(st, "Admitted")["status"] == "True"
+
+
+# --- restarts (an operator of their own) ----------------------------------------------------
+
+
+def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(opa: tuple[FakeOpa, Switch], tmp_path: Path) -> None:
+    cluster = make_cluster()
+    try:
+        player = ArgoPlayer(cluster, NS)
+        with OperatorProcess(cluster, tmp_path, opa_url=opa[0].url):
+            submit(cluster, "restart-human")
+            submit(cluster, "restart-auto")
+            to_gate(cluster, player, "restart-human", reports=LOW_CONFIDENCE)
+            to_gate(cluster, player, "restart-auto")
+            wait_phase(cluster, "restart-human", "AwaitingApproval")
+            wait_status(cluster, "restart-auto", lambda s: condition_status(s, "Approved") == "True")
+        puts = cluster.requests(method="PUT", resource="workflows")  # the auto-approved resume
+        assert puts == 1
+        approve(cluster, "restart-human")  # while no operator runs
+        with OperatorProcess(cluster, tmp_path, opa_url=opa[0].url):
+            wait_status(cluster, "restart-human", lambda s: condition_status(s, "Approved") == "True")
+            time.sleep(0.5)  # time for a double resume, were there one
+        assert cluster.requests(method="POST", resource="workflows", code=201) == 2  # one each, ever
+        assert cluster.requests(method="PUT", resource="workflows") == puts + 1  # the human's resume only
+        assert gate_outputs(cluster, "restart-human")["decided-by"] == "annotation:alice"
+    finally:
+        cluster.stop()
