@@ -153,7 +153,7 @@ def _s3(store: ArtifactStore, key: str) -> dict[str, Any]:
 
 
 def _container(step: str, settings: TemplateSettings) -> dict[str, Any]:
-    env = [{"name": _ENV[p], "value": _ref("inputs", "parameters", p)} for p in _INPUTS[step]]
+    env: list[dict[str, Any]] = [{"name": _ENV[p], "value": _ref("inputs", "parameters", p)} for p in _INPUTS[step]]
     env += [
         {"name": "AGENT_INPUT_DIR", "value": INPUTS},
         {"name": "AGENT_OUTPUT_PARAMETERS", "value": OUTPUT_PARAMETERS},
