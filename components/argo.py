@@ -96,14 +96,7 @@ class ArgoWorkflows(Component):
 
     def __init__(self, name: str, config: ArgoConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:argo:ArgoWorkflows", name, opts)
-        self.namespace = k8s.core.v1.Namespace(
-            self.named("namespace"),
-            metadata={
-                "name": config.namespace,
-                "labels": {**podspec.labels("argo-workflows"), **podspec.pod_security_labels("baseline")},
-            },
-            opts=self.child(),
-        )
+        self.namespace = self.namespace_child(config.namespace, component="argo-workflows", enforce="baseline")
         self.release = k8s.helm.v3.Release(
             self.named("release"),
             name=RELEASE,

@@ -18,6 +18,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
+
+from components import podspec
 
 
 def raw(fragment: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Any:
@@ -49,6 +52,36 @@ class Component(pulumi.ComponentResource):
     def child(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
         """Options for a child: ``parent=self``, the component's and these dependencies."""
         return pulumi.ResourceOptions(parent=self, depends_on=[*self._after, *depends_on])
+
+    def namespace_child(self, name: str, *, component: str, enforce: str) -> k8s.core.v1.Namespace:
+        """A Namespace child with our labels and Pod Security Admission at ``enforce``."""
+        labels = {**podspec.labels(component), **podspec.pod_security_labels(enforce)}
+        return k8s.core.v1.Namespace(
+            self.named("namespace"), metadata={"name": name, "labels": labels}, opts=self.child()
+        )
+
+    def bound_role(
+        self,
+        suffix: str,
+        metadata: Mapping[str, Any],
+        rules: list[dict[str, Any]],
+        account: k8s.core.v1.ServiceAccount,
+        account_namespace: str,
+    ) -> k8s.rbac.v1.RoleBinding:
+        """A Role with ``rules`` (named and placed by ``metadata``) bound to ``account``."""
+        role = k8s.rbac.v1.Role(self.named(suffix), metadata=raw(metadata), rules=raw(rules), opts=self.child())
+        subject = {
+            "kind": "ServiceAccount",
+            "name": account.metadata.apply(lambda m: m.name),
+            "namespace": account_namespace,
+        }
+        return k8s.rbac.v1.RoleBinding(
+            self.named(suffix),
+            metadata=raw(metadata),
+            role_ref=raw({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": metadata["name"]}),
+            subjects=raw([subject]),
+            opts=self.child(role, account),
+        )
 
     def named(self, suffix: str) -> str:
         """A child's logical name, unique in the stack."""

@@ -200,23 +200,10 @@ class Operator(Component):
             return raw({"name": name, "namespace": namespace, "labels": labels})
 
         self.service_account = k8s.core.v1.ServiceAccount(self.named("account"), metadata=meta(NAME), opts=self.child())
-        self.roles: list[k8s.rbac.v1.RoleBinding] = []
-        for namespace in config.workload_namespaces:
-            role = k8s.rbac.v1.Role(
-                self.named(f"role-{namespace}"),
-                metadata=meta(NAME, namespace),
-                rules=raw(operator_rules()),
-                opts=self.child(),
-            )
-            self.roles.append(
-                k8s.rbac.v1.RoleBinding(
-                    self.named(f"binding-{namespace}"),
-                    metadata=meta(NAME, namespace),
-                    role_ref=raw({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME}),
-                    subjects=raw([{"kind": "ServiceAccount", "name": NAME, "namespace": config.namespace}]),
-                    opts=self.child(role, self.service_account),
-                )
-            )
+        self.roles = [
+            self.bound_role(f"rbac-{ns}", meta(NAME, ns), operator_rules(), self.service_account, config.namespace)
+            for ns in config.workload_namespaces
+        ]
         policies = bundle.policies(config.policy_dir, config.policy_overrides)
         source = None if config.image else bundle.operator_source(config.operator_dir)
         config_maps = [

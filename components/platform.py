@@ -15,10 +15,8 @@ Ref: https://www.pulumi.com/docs/iac/concepts/options/dependson/
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from agentic_operator import api
-from components import podspec
 from components.argo import ArgoWorkflows
 from components.base import Component
 from components.config import PlatformConfig
@@ -33,14 +31,7 @@ class AgenticPlatform(Component):
 
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:platform:AgenticPlatform", name, opts)
-        self.namespace = k8s.core.v1.Namespace(
-            self.named("namespace"),
-            metadata={
-                "name": config.namespace,
-                "labels": {**podspec.labels("agentic-platform"), **podspec.pod_security_labels("restricted")},
-            },
-            opts=self.child(),
-        )
+        self.namespace = self.namespace_child(config.namespace, component="agentic-platform", enforce="restricted")
         self.crd = AgentWorkloadCrd(self.named("crd"), api.crd(), opts=self.child())
         self.argo = ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
         self.minio = Minio(self.named("minio"), config.minio, opts=self.child(self.namespace))

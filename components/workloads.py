@@ -60,11 +60,7 @@ class WorkloadNamespace(Component):
     def __init__(self, name: str, config: WorkloadConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:workloads:WorkloadNamespace", name, opts)
         labels = podspec.labels("agentic-workloads")
-        self.namespace = k8s.core.v1.Namespace(
-            self.named("namespace"),
-            metadata={"name": config.namespace, "labels": {**labels, **podspec.pod_security_labels("baseline")}},
-            opts=self.child(),
-        )
+        self.namespace = self.namespace_child(config.namespace, component="agentic-workloads", enforce="baseline")
         ns = self.namespace.metadata.apply(lambda m: m.name)  # every child waits for the namespace
 
         def meta(name: str) -> Any:
@@ -74,15 +70,8 @@ class WorkloadNamespace(Component):
         self.service_account = k8s.core.v1.ServiceAccount(
             self.named("executor"), metadata=meta(account), opts=self.child()
         )
-        self.role = k8s.rbac.v1.Role(
-            self.named("executor"), metadata=meta(account), rules=raw(EXECUTOR_RULES), opts=self.child()
-        )
-        self.role_binding = k8s.rbac.v1.RoleBinding(
-            self.named("executor"),
-            metadata=meta(account),
-            role_ref=raw({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account}),
-            subjects=raw([{"kind": "ServiceAccount", "name": account, "namespace": config.namespace}]),
-            opts=self.child(self.role, self.service_account),
+        self.role_binding = self.bound_role(
+            "executor", meta(account), EXECUTOR_RULES, self.service_account, config.namespace
         )
         store = config.template.artifacts
         self.artifact_secret = k8s.core.v1.Secret(
