@@ -10,7 +10,7 @@ PULUMI := $(shell command -v pulumi 2>/dev/null || echo $(CURDIR)/.pulumi-cli/bi
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: venv test lint typecheck unit up preview destroy golden bench clean
+.PHONY: venv test lint typecheck unit stack up preview destroy golden bench clean
 
 $(VENV)/.installed: requirements.lock operator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -13,13 +13,22 @@ from typing import Any
 import yaml
 
 from agentic_operator import api
+from components import template
+from components.config import FIELDS
 
 HERE = Path(__file__).parent
+
+
+def _visual_analysis_template() -> dict[str, Any]:
+    """The WorkflowTemplate as the stack defaults render it."""
+    store = template.ArtifactStore(endpoint=template.minio_endpoint(FIELDS["namespace"].default))
+    return template.workflow_template(template.TemplateSettings(store))
 
 
 def _renderers() -> dict[str, Callable[[], Any]]:
     return {
         "agentworkloads.agentic.dev.yaml": api.crd,
+        "visual-analysis-template.yaml": _visual_analysis_template,
     }
 
 

@@ -1,0 +1,395 @@
+"""Stack configuration: the only module that reads it (what ``pulumi.Config`` reads).
+
+:func:`load` reads every ``agentic-platform:*`` key once, checks all of them, and returns
+frozen, typed objects; any problem stops the program *before a resource is registered*,
+with one error that names each bad key (``agentic-platform:minio.storageSize: ...``).
+Every key has a default that suits a local kind cluster, so ``Pulumi.dev.yaml`` only says
+where dev differs. ``FIELDS`` is the table of keys (README "Stack configuration" lists it).
+
+Keys are flat, dotted names (``pulumi config set minio.storageSize 20Gi``); the structured
+form (``pulumi config set --path minio.storageSize 20Gi``, stored as an object under
+``minio``) is read the same way.
+
+Credentials are never plain: a credential or the database DSN given as a plain value is
+an error (set it with ``pulumi config set --secret``); unset credentials are generated
+once by ``pulumi_random`` in the ``Minio`` component and kept, encrypted, in the state.
+
+Ref: https://www.pulumi.com/docs/iac/concepts/config/
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from components import bundle
+from components.template import ArtifactStore, TemplateSettings, minio_endpoint
+
+PROJECT = "agentic-platform"
+ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-helm at this version
+MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
+PYTHON_IMAGE = "python:3.11.16-slim"
+OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
+_TEMPLATE_DEFAULTS = TemplateSettings(ArtifactStore(endpoint=""))
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration; each line names the full key."""
+
+
+# ---------------------------------------------------------------------------------------
+# Checks: each returns a problem (without echoing secret values) or None.
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?P<digest>@sha256:[a-f0-9]{64})?$"
+)
+# A tag pins a build when it carries a full version, a MinIO release stamp or a commit.
+_PINNED_TAG = re.compile(r"(\d+\.\d+\.\d+|RELEASE\.\d{4}-|(^|[^0-9a-f])[0-9a-f]{7,40}($|[^0-9a-f]))")
+_URL = re.compile(r"^https?://[^\s/?#@]+([/?#]\S*)?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_SIZE = re.compile(r"^([1-9][0-9]*)(Mi|Gi|Ti)$")
+_MIB = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
+
+
+def _namespace(value: str) -> str | None:
+    if not _DNS_LABEL.match(value):
+        return f"{value!r} is not a valid namespace name (a DNS-1123 label: lowercase letters, digits, '-')"
+    if value.startswith("kube-"):
+        return f"{value!r} is reserved for Kubernetes"
+    return None
+
+
+def _namespaces(value: list[Any]) -> str | None:
+    if not value or len(value) > 32:
+        return "must list 1 to 32 namespaces"
+    for item in value:
+        if not isinstance(item, str) or (problem := _namespace(item)):
+            return problem or f"{item!r} is not a string"
+    return "lists a namespace twice" if len(set(value)) != len(value) else None
+
+
+def _chart_version(value: str) -> str | None:
+    ok = _SEMVER.match(value)
+    return None if ok else f"{value!r} is not a pinned chart version (an exact x.y.z, not a range or 'latest')"
+
+
+def _image(value: str) -> str | None:
+    match = _IMAGE.match(value)
+    if not match:
+        return f"{value!r} is not a container image reference"
+    tag, digest = match.group("tag"), match.group("digest")
+    if digest or (tag and tag != "latest" and _PINNED_TAG.search(tag)):
+        return None
+    return (
+        f"{value!r} is not pinned: use a tag with a full x.y.z version, a RELEASE.<date> "
+        "stamp or a commit sha, or an @sha256 digest"
+    )
+
+
+def _url(value: str) -> str | None:
+    return None if _URL.match(value) else f"{value!r} is not an http(s) URL"
+
+
+def _bucket(value: str) -> str | None:
+    ok = _BUCKET.match(value) and ".." not in value
+    return None if ok else f"{value!r} is not a valid bucket name (3-63 of a-z, 0-9, '.', '-')"
+
+
+def _storage_size(value: str) -> str | None:
+    match = _SIZE.match(value)
+    if not match:
+        return f"{value!r} is not a size like 10Gi (a whole number of Mi, Gi or Ti)"
+    mib = int(match.group(1)) * _MIB[match.group(2)]
+    return None if 1024 <= mib <= 16 * 1024 * 1024 else f"{value!r} is out of range (1Gi to 16Ti)"
+
+
+def _replicas(value: int) -> str | None:
+    # kopf runs standalone (no peering): two replicas would both reconcile every workload.
+    # One replica with the Recreate strategy is the only safe count.
+    return None if value == 1 else f"{value} is not allowed: the operator runs exactly 1 replica (kopf standalone)"
+
+
+def _resync(value: int) -> str | None:
+    return None if 10 <= value <= 86400 else f"{value} is out of range (10 to 86400 seconds)"
+
+
+def _credential(value: str) -> str | None:
+    return None if len(value) >= 8 else "is shorter than 8 characters"
+
+
+def _dsn(value: str) -> str | None:
+    return None if "://" in value else "is not a DSN URL (scheme://...)"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One stack config key: its JSON type, default, check, whether it must be secret."""
+
+    kind: type
+    default: Any
+    check: Callable[[Any], str | None] | None
+    doc: str
+    secret: bool = False
+
+
+FIELDS: dict[str, Field] = {
+    "namespace": Field(str, "agentic-system", _namespace, "Platform namespace: MinIO and the operator."),
+    "workloadNamespaces": Field(
+        list,
+        ["agentic-jobs"],
+        _namespaces,
+        "Namespaces where AgentWorkloads run (each gets the template, executor RBAC, Secrets).",
+    ),
+    "argo.namespace": Field(str, "argo", _namespace, "Namespace of the Argo Workflows controller and server."),
+    "argo.chartVersion": Field(str, ARGO_CHART_VERSION, _chart_version, "argo-workflows Helm chart version (exact)."),
+    "minio.image": Field(str, MINIO_IMAGE, _image, "MinIO server image (pinned)."),
+    "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, _image, "MinIO client (mc) image for the bucket Job."),
+    "minio.storageSize": Field(str, "10Gi", _storage_size, "MinIO volume size (1Gi to 16Ti)."),
+    "minio.bucket": Field(str, _TEMPLATE_DEFAULTS.artifacts.bucket, _bucket, "Artifact bucket."),
+    "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
+    "minio.rootPassword": Field(str, None, _credential, "MinIO root password (secret; generated if unset).", True),
+    "minio.artifactAccessKey": Field(
+        str, None, _credential, "Access key workflows use for artifacts (secret; generated if unset).", True
+    ),
+    "minio.artifactSecretKey": Field(
+        str, None, _credential, "Secret key workflows use for artifacts (secret; generated if unset).", True
+    ),
+    "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (kopf standalone, Recreate)."),
+    "operator.image": Field(str, None, _image, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."),
+    "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
+    "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
+    "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
+    "template.agentImage": Field(str, _TEMPLATE_DEFAULTS.agent_image, _image, "Default agent image."),
+    "template.browserlessUrl": Field(str, _TEMPLATE_DEFAULTS.browserless_url, _url, "Browserless URL for steps."),
+    "template.litellmUrl": Field(str, _TEMPLATE_DEFAULTS.litellm_url, _url, "LiteLLM URL for steps."),
+    "template.databaseDsn": Field(
+        str, None, _dsn, "Database DSN for steps (secret; a Secret read via secretKeyRef).", True
+    ),
+    "policy.data": Field(dict, {}, None, "Overrides deep-merged over agentic.config in policies/data.json."),
+}
+_KINDS = {str: "a string", int: "an integer", list: "a list (JSON array)", dict: "an object (JSON)"}
+_GROUPS = frozenset(key.split(".")[0] for key in FIELDS if "." in key)
+
+
+# ---------------------------------------------------------------------------------------
+# Typed configuration.
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A user/secret pair from ``secure:`` config; a None half is generated."""
+
+    user: pulumi.Output[str] | None = None
+    password: pulumi.Output[str] | None = None
+
+
+@dataclass(frozen=True)
+class ArgoConfig:
+    namespace: str
+    chart_version: str
+    workload_namespaces: tuple[str, ...]
+    artifacts: ArtifactStore
+
+
+@dataclass(frozen=True)
+class MinioConfig:
+    namespace: str
+    image: str
+    client_image: str
+    storage_size: str
+    bucket: str
+    root: Credential = field(default_factory=Credential)
+    artifacts: Credential = field(default_factory=Credential)
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    namespace: str
+    workload_namespaces: tuple[str, ...]
+    image: str | None  # None: bundled mode
+    python_image: str
+    opa_image: str
+    resync_seconds: int
+    default_agent_image: str
+    default_bucket: str
+    policy_overrides: Mapping[str, Any]
+    policy_dir: Path = bundle.POLICY_DIR
+    operator_dir: Path = bundle.OPERATOR_DIR
+    replicas: int = 1
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    namespace: str
+    workload_namespaces: tuple[str, ...]
+    argo: ArgoConfig
+    minio: MinioConfig
+    operator: OperatorConfig
+    template: TemplateSettings
+    database_dsn: pulumi.Output[str] | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# Reading.
+
+
+def _full(key: str) -> str:
+    return f"{PROJECT}:{key}"
+
+
+def _raw() -> tuple[dict[str, Any], set[str]]:
+    """This project's keys (without the prefix) and which are secret, as the runtime has them.
+
+    Read from the runtime's config map rather than key by key through ``pulumi.Config``,
+    which cannot list keys: the unknown-key check needs the whole set. The language host
+    fills that map from ``PULUMI_CONFIG`` and ``PULUMI_CONFIG_SECRET_KEYS``.
+    """
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret = {k for k in values if runtime_config.is_config_secret(k)}
+    secret |= set(runtime_config.get_config_secret_keys_env())
+    prefix = _full("")
+    raw = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    return raw, {k[len(prefix) :] for k in secret if k.startswith(prefix)}
+
+
+def _decode(value: Any, kind: type) -> Any:
+    """A raw value as ``kind``; structured values arrive as JSON text."""
+    if kind in (list, dict) and isinstance(value, str):
+        value = json.loads(value)
+    elif kind is int and isinstance(value, str):
+        if not re.fullmatch(r"-?[0-9]+", value.strip()):
+            raise ValueError
+        value = int(value)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _flatten(raw: Mapping[str, Any], secret: set[str], errors: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """Expand structured groups (``minio: {storageSize: ...}``) into dotted keys."""
+    flat: dict[str, Any] = {}
+    flat_secret = set(secret)
+    for key, value in raw.items():
+        if key not in _GROUPS:
+            flat[key] = value
+            continue
+        try:
+            members = _decode(value, dict)
+        except ValueError:
+            errors.append(f"{_full(key)}: must be an object of {key}.* settings")
+            continue
+        for sub, sub_value in members.items():
+            flat[f"{key}.{sub}"] = sub_value
+            if key in secret:
+                flat_secret.add(f"{key}.{sub}")
+    return flat, flat_secret
+
+
+def _values(errors: list[str]) -> tuple[dict[str, Any], dict[str, pulumi.Output[str]]]:
+    """Checked plain values (defaults filled in) and the secret ones, as secret Outputs."""
+    raw, secret = _raw()
+    flat, secret = _flatten(raw, secret, errors)
+    for key in sorted(set(flat) - set(FIELDS)):
+        guess = difflib.get_close_matches(key, FIELDS, n=1)
+        hint = f"did you mean {guess[0]}?" if guess else "see README, Stack configuration"
+        errors.append(f"{_full(key)}: unknown key ({hint})")
+    plain: dict[str, Any] = {}
+    secrets: dict[str, pulumi.Output[str]] = {}
+    for key, spec in FIELDS.items():
+        if key not in flat:
+            plain[key] = spec.default
+            continue
+        if spec.secret and key not in secret:
+            errors.append(f"{_full(key)}: must be a secret: pulumi config set --secret {key} ...")
+            continue
+        try:
+            value = _decode(flat[key], spec.kind)
+        except ValueError:
+            shown = "" if spec.secret else f" {flat[key]!r}"
+            errors.append(f"{_full(key)}:{shown} is not {_KINDS[spec.kind]}")
+            continue
+        if spec.check is not None and (problem := spec.check(value)) is not None:
+            errors.append(f"{_full(key)}: {problem}")
+        elif spec.secret:
+            secrets[key] = pulumi.Output.secret(value)
+        else:
+            plain[key] = value
+    return plain, secrets
+
+
+def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]) -> None:
+    """Rules between keys, and the policy overrides against policies/data.json."""
+    platform, argo = values["namespace"], values["argo.namespace"]
+    if platform == argo:
+        errors.append(f"{_full('argo.namespace')}: must differ from {_full('namespace')} ({platform!r})")
+    clash = sorted(set(values["workloadNamespaces"]) & {platform, argo})
+    if clash:
+        errors.append(f"{_full('workloadNamespaces')}: {clash} also hold the platform or Argo")
+    try:
+        base = bundle.config_section(bundle.policy_data(policy_dir))
+    except bundle.BundleError as exc:
+        errors.append(f"{_full('policy.data')}: cannot read the policy data: {exc}")
+        return
+    if base is not None:
+        errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
+
+
+def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OPERATOR_DIR) -> PlatformConfig:
+    """Read and check the whole stack configuration, or raise :class:`ConfigError`."""
+    errors: list[str] = []
+    values, secrets = _values(errors)
+    if not errors:
+        _cross_checks(values, policy_dir, errors)
+    if errors:
+        raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(errors))
+
+    namespace, workloads = values["namespace"], tuple(values["workloadNamespaces"])
+    store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=values["minio.bucket"])
+    template = TemplateSettings(
+        artifacts=store,
+        agent_image=values["template.agentImage"],
+        browserless_url=values["template.browserlessUrl"],
+        litellm_url=values["template.litellmUrl"],
+    )
+    return PlatformConfig(
+        namespace=namespace,
+        workload_namespaces=workloads,
+        argo=ArgoConfig(values["argo.namespace"], values["argo.chartVersion"], workloads, store),
+        minio=MinioConfig(
+            namespace=namespace,
+            image=values["minio.image"],
+            client_image=values["minio.clientImage"],
+            storage_size=values["minio.storageSize"],
+            bucket=values["minio.bucket"],
+            root=Credential(secrets.get("minio.rootUser"), secrets.get("minio.rootPassword")),
+            artifacts=Credential(secrets.get("minio.artifactAccessKey"), secrets.get("minio.artifactSecretKey")),
+        ),
+        operator=OperatorConfig(
+            namespace=namespace,
+            workload_namespaces=workloads,
+            image=values["operator.image"],
+            python_image=values["operator.pythonImage"],
+            opa_image=values["operator.opaImage"],
+            resync_seconds=values["operator.resyncSeconds"],
+            default_agent_image=template.agent_image,
+            default_bucket=store.bucket,
+            policy_overrides=values["policy.data"],
+            policy_dir=policy_dir,
+            operator_dir=operator_dir,
+            replicas=values["operator.replicas"],
+        ),
+        template=template,
+        database_dsn=secrets.get("template.databaseDsn"),
+    )

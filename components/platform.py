@@ -1,0 +1,65 @@
+"""AgenticPlatform: every component, in the order the cluster needs them.
+
+Ordering (explicit ``depends_on``; the rest follows from Outputs):
+
+- the platform namespace before MinIO and the operator (they live in it);
+- Argo's chart (and with it Argo's CRDs) before each WorkflowTemplate;
+- each workload namespace before what lives in it (inside ``WorkloadNamespace``);
+- the MinIO StatefulSet before the bucket Job (inside ``Minio``);
+- the AgentWorkload CRD and the workload namespaces (where its Roles go) before the
+  operator, so it never starts watching a resource or namespace that is not there.
+
+Ref: https://www.pulumi.com/docs/iac/concepts/options/dependson/
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from agentic_operator import api
+from components.argo import ArgoWorkflows
+from components.base import Component
+from components.config import PlatformConfig
+from components.crd import AgentWorkloadCrd
+from components.minio import Minio
+from components.operator import Operator
+from components.workloads import WorkloadConfig, WorkloadNamespace
+
+
+class AgenticPlatform(Component):
+    """The whole platform for one stack."""
+
+    def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("agentic:platform:AgenticPlatform", name, opts)
+        self.namespace = self.namespace_child(config.namespace, component="agentic-platform", enforce="restricted")
+        self.crd = AgentWorkloadCrd(self.named("crd"), api.crd(), opts=self.child())
+        self.argo = ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
+        self.minio = Minio(self.named("minio"), config.minio, opts=self.child(self.namespace))
+        self.workloads = [
+            WorkloadNamespace(
+                self.named(f"workloads-{namespace}"),
+                WorkloadConfig(
+                    namespace=namespace,
+                    template=config.template,
+                    artifact_access_key=self.minio.artifact_access_key,
+                    artifact_secret_key=self.minio.artifact_secret_key,
+                    database_dsn=config.database_dsn,
+                    requires=(self.argo.release,),
+                ),
+                opts=self.child(),
+            )
+            for namespace in config.workload_namespaces
+        ]
+        self.operator = Operator(
+            self.named("operator"), config.operator, opts=self.child(self.namespace, self.crd, *self.workloads)
+        )
+        self.register_outputs(
+            {
+                "namespace": config.namespace,
+                "workload_namespaces": list(config.workload_namespaces),
+                "minio_endpoint": self.minio.endpoint,
+                "bucket": self.minio.bucket,
+                "argo_namespace": self.argo.namespace_name,
+                "argo_server_service": self.argo.server_service,
+            }
+        )

@@ -1,0 +1,112 @@
+"""WorkloadNamespace: one namespace where AgentWorkloads run, with all a Workflow needs.
+
+- The Namespace (Pod Security ``baseline`` enforced, ``restricted`` warned and audited:
+  Argo adds init/wait containers to every workflow pod).
+- The executor ServiceAccount and a Role with exactly what Argo's emissary executor
+  needs: ``workflowtaskresults`` create and patch (it reports outputs through them).
+- The artifact credentials Secret: Argo reads artifact credentials from the Workflow's
+  own namespace, so each workload namespace holds its copy (the artifact user's keys,
+  never MinIO's root).
+- The database DSN Secret, when configured: steps read it through ``secretKeyRef``.
+- The ``visual-analysis-template`` WorkflowTemplate, created after Argo (its CRDs).
+
+Why a namespaced WorkflowTemplate in each namespace rather than one
+ClusterWorkflowTemplate: the operator creates Workflows with
+``workflowTemplateRef: {name}`` in the workload's namespace (a Workflow can only name a
+template of its own namespace that way), the executor ServiceAccount and Secrets it
+refers to are per-namespace anyway, a namespace owner can read (or be given a variant
+of) their template without cluster-wide rights, and Argo's ClusterWorkflowTemplate
+RBAC stays disabled.
+
+Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-rbac/
+Ref: https://argo-workflows.readthedocs.io/en/latest/configure-artifact-repository/
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import podspec, template
+from components.base import Component, raw
+
+# Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
+# Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-rbac/
+EXECUTOR_RULES: list[dict[str, Any]] = [
+    {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
+]
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """One workload namespace: the template's settings and the values of its Secrets."""
+
+    namespace: str
+    template: template.TemplateSettings
+    artifact_access_key: pulumi.Input[str]
+    artifact_secret_key: pulumi.Input[str]
+    database_dsn: pulumi.Input[str] | None = None
+    # What the WorkflowTemplate needs first: Argo's CRDs (the chart release).
+    requires: Sequence[pulumi.Resource] = ()
+
+
+class WorkloadNamespace(Component):
+    """A workload namespace with executor RBAC, Secrets and the WorkflowTemplate."""
+
+    def __init__(self, name: str, config: WorkloadConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("agentic:workloads:WorkloadNamespace", name, opts)
+        labels = podspec.labels("agentic-workloads")
+        self.namespace = self.namespace_child(config.namespace, component="agentic-workloads", enforce="baseline")
+        ns = self.namespace.metadata.apply(lambda m: m.name)  # every child waits for the namespace
+
+        def meta(name: str) -> Any:
+            return raw({"name": name, "namespace": ns, "labels": labels})
+
+        account = template.EXECUTOR_SERVICE_ACCOUNT
+        self.service_account = k8s.core.v1.ServiceAccount(
+            self.named("executor"), metadata=meta(account), opts=self.child()
+        )
+        self.role_binding = self.bound_role(
+            "executor", meta(account), EXECUTOR_RULES, self.service_account, config.namespace
+        )
+        store = config.template.artifacts
+        self.artifact_secret = k8s.core.v1.Secret(
+            self.named("artifacts"),
+            metadata=meta(store.secret),
+            type="Opaque",
+            string_data={
+                store.access_key: pulumi.Output.secret(config.artifact_access_key),
+                store.secret_key: pulumi.Output.secret(config.artifact_secret_key),
+            },
+            opts=self.child(),
+        )
+        self.database_secret = None
+        if config.database_dsn is not None:
+            self.database_secret = k8s.core.v1.Secret(
+                self.named("database"),
+                metadata=meta(template.DATABASE_SECRET),
+                type="Opaque",
+                string_data={template.DATABASE_KEY: pulumi.Output.secret(config.database_dsn)},
+                opts=self.child(),
+            )
+        manifest = template.workflow_template(config.template)
+        self.workflow_template = k8s.apiextensions.CustomResource(
+            self.named("template"),
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata={**manifest["metadata"], "namespace": ns},
+            spec=manifest["spec"],
+            opts=self.child(*config.requires, self.service_account, self.artifact_secret),
+        )
+        self.namespace_name = ns
+        self.register_outputs(
+            {
+                "namespace": ns,
+                "workflow_template": manifest["metadata"]["name"],
+                "service_account": self.service_account.metadata.apply(lambda m: m.name),
+            }
+        )

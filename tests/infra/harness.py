@@ -1,0 +1,182 @@
+"""Run a Pulumi program under mocks and record every resource it registers.
+
+No CLI, engine or cluster: ``pulumi.runtime.set_mocks`` answers every registration. The
+stock ``MockMonitor`` hands mocks the inputs but not the parent or the dependencies, so
+:class:`RecordingMonitor` overrides ``RegisterResource`` to record type, name, URN,
+parent URN, dependency URNs and inputs (secrets still wrapped: :func:`plain` unwraps
+them, :func:`is_secret` tells them apart).
+
+Stack config is process-global (``set_all_config``), as is the root Stack resource: both
+are reset around every run. Numbers come back as floats (``replicas: 1`` -> ``1.0``).
+
+Ref: https://www.pulumi.com/docs/iac/guides/testing/unit/
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc, settings
+
+from components.config import PROJECT
+
+# How the Pulumi wire format marks a secret value: {SIG_KEY: SECRET_SIG, "value": ...}.
+_SIG_KEY = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def generated(name: str) -> str:
+    """The value the mocks give a ``random`` resource: distinctive, to search for leaks."""
+    return f"generated-{name}-value"
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SIG_KEY) == _SECRET_SIG
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every secret wrapper replaced by what it wraps."""
+    if is_secret(value):
+        return plain(value["value"])
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def outside_secrets(value: Any) -> Iterator[Any]:
+    """Every scalar of ``value`` that is not inside a secret wrapper."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from outside_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from outside_secrets(item)
+    else:
+        yield value
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One ``RegisterResource`` call."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: tuple[str, ...]
+    inputs: dict[str, Any]
+    custom: bool
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The inputs as a Kubernetes manifest (secrets unwrapped)."""
+        result: dict[str, Any] = plain(self.inputs)
+        return result
+
+
+class Mocks(pulumi.runtime.Mocks):
+    """Resources echo their inputs; ``random`` resources get :func:`generated` results."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ.startswith("random:"):
+            state["result"] = generated(args.name)
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A MockMonitor that keeps every registration, with parent and dependencies."""
+
+    def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks_)
+        self.registered: list[Registered] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != STACK_TYPE:
+            self.registered.append(
+                Registered(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    dependencies=tuple(request.dependencies),
+                    inputs=rpc.deserialize_properties(request.object),
+                    custom=bool(request.custom),
+                )
+            )
+        return response
+
+
+@dataclass
+class Run:
+    """What a program registered and exported."""
+
+    resources: list[Registered]
+    exports: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Registered:
+        """The one resource of a type (and Kubernetes name, when given)."""
+        found = [r for r in self.of_type(type_) if name is None or r.inputs.get("metadata", {}).get("name") == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def ancestors(self, resource: Registered) -> list[str]:
+        """Types from the resource's parent up to the top-level component."""
+        by_urn = {r.urn: r for r in self.resources}
+        out, urn = [], resource.parent
+        while urn in by_urn:
+            out.append(by_urn[urn].type)
+            urn = by_urn[urn].parent
+        return out
+
+
+def stack_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """``{key: value}`` as the runtime holds it: prefixed keys, JSON for non-strings."""
+    return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+class Harness:
+    """Runs programs under mocks; ``registered`` holds what the last run registered."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None, secrets: Iterable[str] = ()) -> None:
+        self.config = dict(config or {})
+        self.secrets = [f"{PROJECT}:{k}" for k in secrets]
+        self.monitor = RecordingMonitor(Mocks())
+
+    @property
+    def registered(self) -> list[Registered]:
+        return list(self.monitor.registered)
+
+    def run(self, program: Callable[[], Any]) -> Run:
+        exports: dict[str, Any] = {}
+        settings.ROOT.set(None)  # a fresh Stack, so exports do not leak between runs
+        pulumi.runtime.set_mocks(Mocks(), project=PROJECT, stack="dev", preview=False, monitor=self.monitor)
+        pulumi.runtime.set_all_config(stack_config(self.config), secret_keys=self.secrets)
+        try:
+
+            @pulumi.runtime.test  # type: ignore[untyped-decorator]
+            def body() -> pulumi.Output[Any]:
+                program()
+                stack = settings.get_root_resource()
+                return pulumi.Output.from_input(getattr(stack, "outputs", {})).apply(exports.update)
+
+            body()
+        finally:
+            pulumi.runtime.set_all_config({}, secret_keys=[])
+        return Run(resources=self.registered, exports=exports)

@@ -1,0 +1,221 @@
+"""The visual-analysis WorkflowTemplate as data: Argo's rules and the operator's contract."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hera.workflows.models import WorkflowTemplate
+
+from agentic_operator import pipeline
+from agentic_operator.argo import build_workflow
+from components import podspec, template
+from tests import factories
+from tests.infra import argo_rules
+
+SETTINGS = template.TemplateSettings(
+    template.ArtifactStore(endpoint="minio.agentic-system.svc.cluster.local:9000", bucket="artifacts"),
+    agent_image="registry.example/agent:1.2.3",
+    browserless_url="http://browserless.test:3000",
+    litellm_url="http://litellm.test:4000",
+)
+
+
+def manifest() -> dict[str, Any]:
+    return template.workflow_template(SETTINGS)
+
+
+def templates(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in m["spec"]["templates"]}
+
+
+def tasks(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in templates(m)[pipeline.ENTRYPOINT]["dag"]["tasks"]}
+
+
+def test_every_variable_resolves_by_argos_rules() -> None:
+    assert argo_rules.check(manifest()) == []
+
+
+def _env(m: dict[str, Any], step: str) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = templates(m)[step]["container"]["env"]
+    return env
+
+
+def _undeclared_input(m: dict[str, Any]) -> None:
+    _env(m, pipeline.STEP_SCRAPER)[0]["value"] = "{{inputs.parameters.nope}}"
+
+
+def _undeclared_argument(m: dict[str, Any]) -> None:
+    templates(m)[pipeline.STEP_DOM]["container"]["image"] = "{{workflow.parameters.image}}"
+
+
+def _gate_not_an_ancestor(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_SYNTHESIS]["dependencies"] = [pipeline.STEP_DOM]
+
+
+def _undeclared_output(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_SYNTHESIS]["when"] = "{{tasks.approval-gate.outputs.parameters.verdict}} == approved"
+
+
+def _missing_argument(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_SCRAPER]["arguments"]["parameters"].pop()
+
+
+def _unknown_argument(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_DOM]["arguments"]["parameters"].append({"name": "extra", "value": "x"})
+
+
+def _missing_template(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_DOM]["template"] = "nope"
+
+
+def _cycle(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_SCRAPER]["dependencies"] = [pipeline.STEP_SYNTHESIS]
+
+
+def _expression(m: dict[str, Any]) -> None:
+    tasks(m)[pipeline.STEP_SYNTHESIS]["when"] = "{{=true}}"
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (_undeclared_input, "{{inputs.parameters.nope}} does not resolve"),
+        (_undeclared_argument, "{{workflow.parameters.image}} does not resolve"),
+        (_gate_not_an_ancestor, "{{tasks.approval-gate.outputs.parameters.decision}} does not resolve"),
+        (_undeclared_output, "{{tasks.approval-gate.outputs.parameters.verdict}} does not resolve"),
+        (_missing_argument, "input parameter 'objective' is not supplied"),
+        (_unknown_argument, "declares no input parameter 'extra'"),
+        (_missing_template, "template 'nope' does not exist"),
+        (_cycle, "dependency cycle"),
+        (_expression, "is not checked"),
+    ],
+)
+def test_the_variable_checker_catches_a_broken_template(
+    breakage: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    broken = manifest()
+    breakage(broken)
+    errors = argo_rules.check(broken)
+    assert any(expected in e for e in errors), errors
+
+
+def test_the_variable_checker_reads_depends_expressions() -> None:
+    """``depends: "a && b.Succeeded"`` makes a and b ancestors, like ``dependencies``."""
+    m = manifest()
+    gate = tasks(m)[pipeline.STEP_GATE]
+    gate["depends"] = f"{pipeline.STEP_SCREENSHOTS} && {pipeline.STEP_DOM}.Succeeded"
+    del gate["dependencies"]
+    assert argo_rules.check(m) == []
+
+
+def test_parses_with_argos_typed_models_without_losing_a_field() -> None:
+    """hera's models ignore unknown fields, so a lossless round trip is the real check."""
+    m = manifest()
+    parsed = WorkflowTemplate.model_validate(m)
+    assert json.loads(parsed.model_dump_json(by_alias=True, exclude_none=True)) == m
+
+
+def test_accepts_exactly_the_parameters_build_workflow_sends() -> None:
+    workflow = build_workflow(factories.workload(resources={"limits": {"memory": "2Gi"}}))
+    sent = {p["name"] for p in workflow["spec"]["arguments"]["parameters"]}
+    declared = manifest()["spec"]["arguments"]["parameters"]
+    assert {p["name"] for p in declared} == sent == set(pipeline.WORKFLOW_PARAMETERS)
+    assert workflow["spec"]["workflowTemplateRef"]["name"] == manifest()["metadata"]["name"]
+    # The operator's podSpecPatch addresses the container Argo names "main".
+    assert json.loads(workflow["spec"]["podSpecPatch"])["containers"][0]["name"] == "main"
+
+
+def test_only_image_and_bucket_have_defaults_so_a_job_cannot_start_without_its_inputs() -> None:
+    declared = {p["name"]: p for p in manifest()["spec"]["arguments"]["parameters"]}
+    assert {n for n, p in declared.items() if "value" in p} == {pipeline.PARAM_AGENT_IMAGE, pipeline.PARAM_BUCKET}
+    assert declared[pipeline.PARAM_AGENT_IMAGE]["value"] == SETTINGS.agent_image
+    assert declared[pipeline.PARAM_BUCKET]["value"] == "artifacts"
+
+
+def test_pipeline_order_with_parallel_extractors_and_a_gated_synthesis() -> None:
+    dag = tasks(manifest())
+    assert list(dag) == list(pipeline.STEPS)
+    assert "dependencies" not in dag[pipeline.STEP_SCRAPER]
+    assert dag[pipeline.STEP_SCREENSHOTS]["dependencies"] == [pipeline.STEP_SCRAPER]
+    assert dag[pipeline.STEP_DOM]["dependencies"] == [pipeline.STEP_SCRAPER]
+    assert dag[pipeline.STEP_GATE]["dependencies"] == [pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM]
+    assert dag[pipeline.STEP_SYNTHESIS]["dependencies"] == [pipeline.STEP_GATE]
+    assert dag[pipeline.STEP_SYNTHESIS]["when"] == "{{tasks.approval-gate.outputs.parameters.decision}} == approved"
+
+
+def test_gate_is_a_suspend_whose_decision_must_be_supplied() -> None:
+    """No default (cannot pass unset) and no duration (a timed-out suspend would resume)."""
+    gate = templates(manifest())[pipeline.STEP_GATE]
+    assert gate["suspend"] == {}
+    outputs = {p["name"]: p for p in gate["outputs"]["parameters"]}
+    assert list(outputs) == list(pipeline.GATE_OUTPUTS)
+    for param in outputs.values():
+        assert param["valueFrom"] == {"supplied": {}}
+        assert "value" not in param and "default" not in param["valueFrom"]
+    assert outputs[pipeline.GATE_DECISION]["enum"] == [pipeline.APPROVED, pipeline.REJECTED]
+
+
+def test_steps_before_the_gate_report_what_the_gate_policy_weighs() -> None:
+    steps = templates(manifest())
+    for step, names in pipeline.STEP_OUTPUTS.items():
+        params = steps[step]["outputs"]["parameters"]
+        assert [p["name"] for p in params] == list(names)
+        assert all(p["valueFrom"] == {"path": f"{template.OUTPUT_PARAMETERS}/{p['name']}"} for p in params)
+
+
+def test_every_artifact_has_a_full_s3_location_under_the_job_prefix() -> None:
+    """Endpoint, bucket parameter, key under job-<id>/<step>/, credentials from the Secret."""
+    for step in template.ARTIFACTS:
+        (artifact,) = templates(manifest())[step]["outputs"]["artifacts"]
+        assert artifact["s3"] == {
+            "endpoint": "minio.agentic-system.svc.cluster.local:9000",
+            "bucket": "{{workflow.parameters.bucket}}",
+            "key": f"job-{{{{workflow.parameters.job-id}}}}/{step}/{artifact['name']}.tgz",
+            "insecure": True,
+            "accessKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.ACCESS_KEY},
+            "secretKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.SECRET_KEY},
+        }
+        assert artifact["s3"]["key"].startswith(
+            pipeline.ARTIFACT_PREFIX.format(job_id="{{workflow.parameters.job-id}}")
+        )
+
+
+def test_agent_containers_run_restricted_with_bounded_resources() -> None:
+    m = manifest()
+    assert m["spec"]["serviceAccountName"] == template.EXECUTOR_SERVICE_ACCOUNT
+    assert m["spec"]["securityContext"] == podspec.pod_security_context()
+    for step in template.ARTIFACTS:
+        container = templates(m)[step]["container"]
+        assert container["image"] == "{{workflow.parameters.agent-image}}"
+        assert container["command"] == [template.AGENT_COMMAND, step]
+        assert container["securityContext"] == podspec.container_security_context()
+        assert set(container["resources"]) == {"requests", "limits"}
+        assert {"name": "tmp", "mountPath": template.SCRATCH} in container["volumeMounts"]
+
+
+def test_services_from_settings_and_the_dsn_only_through_a_secret_key_ref() -> None:
+    m = manifest()
+    for step in template.ARTIFACTS:
+        env = {e["name"]: e for e in _env(m, step)}
+        assert env["BROWSERLESS_URL"]["value"] == SETTINGS.browserless_url
+        assert env["LITELLM_URL"]["value"] == SETTINGS.litellm_url
+        assert env["DATABASE_URL"] == {
+            "name": "DATABASE_URL",
+            "valueFrom": {
+                "secretKeyRef": {"name": template.DATABASE_SECRET, "key": template.DATABASE_KEY, "optional": True}
+            },
+        }
+    text = json.dumps(m["spec"]["arguments"]).lower()
+    assert "dsn" not in text and "password" not in text and "secret" not in text
+
+
+def test_the_builder_does_not_share_state_between_calls() -> None:
+    first = manifest()
+    snapshot = copy.deepcopy(first)
+    _env(first, pipeline.STEP_SCRAPER).clear()
+    assert manifest() == snapshot

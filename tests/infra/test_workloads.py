@@ -1,0 +1,89 @@
+"""WorkloadNamespace: namespace, executor RBAC, artifact and DSN Secrets, the template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentic_operator import pipeline
+from components import template
+from tests.infra.harness import Registered, Run, generated, is_secret
+from tests.infra.k8s import WORKFLOW_TEMPLATE
+
+NAMESPACES = ("team-a", "team-b")
+
+
+def in_namespace(run: Run, type_: str, namespace: str) -> list[Registered]:
+    return [r for r in run.of_type(type_) if r.manifest["metadata"].get("namespace") == namespace]
+
+
+def named(run: Run, type_: str, namespace: str, name: str) -> Registered:
+    (found,) = [r for r in in_namespace(run, type_, namespace) if r.manifest["metadata"]["name"] == name]
+    return found
+
+
+def test_each_workload_namespace_exists_with_pod_security_labels(dev_stack: Run) -> None:
+    for ns in NAMESPACES:
+        labels = dev_stack.one("kubernetes:core/v1:Namespace", ns).manifest["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+        assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+
+
+def test_the_executor_may_only_report_task_results(dev_stack: Run) -> None:
+    """Argo's emissary executor needs workflowtaskresults create/patch, nothing else."""
+    account = template.EXECUTOR_SERVICE_ACCOUNT
+    for ns in NAMESPACES:
+        role = named(dev_stack, "kubernetes:rbac.authorization.k8s.io/v1:Role", ns, account).manifest
+        assert role["rules"] == [
+            {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
+        ]
+        binding = named(dev_stack, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", ns, account).manifest
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account}
+        assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": ns}]
+        named(dev_stack, "kubernetes:core/v1:ServiceAccount", ns, account)
+
+
+def test_artifact_credentials_are_the_artifact_users_never_root(dev_stack: Run) -> None:
+    for ns in NAMESPACES:
+        secret = named(dev_stack, "kubernetes:core/v1:Secret", ns, template.ARTIFACT_SECRET)
+        assert is_secret(secret.inputs["stringData"])
+        assert secret.manifest["stringData"] == {
+            template.ACCESS_KEY: generated("agentic-minio-artifact-access-key"),
+            template.SECRET_KEY: generated("agentic-minio-artifact-secret-key"),
+        }
+
+
+def test_no_database_secret_unless_a_dsn_is_configured(dev_stack: Run) -> None:
+    for ns in NAMESPACES:
+        secrets = in_namespace(dev_stack, "kubernetes:core/v1:Secret", ns)
+        assert [s.manifest["metadata"]["name"] for s in secrets] == [template.ARTIFACT_SECRET]
+
+
+def _settings(run: Run) -> dict[str, Any]:
+    (step,) = [t for t in run.of_type(WORKFLOW_TEMPLATE)[0].manifest["spec"]["templates"] if t["name"] == "scraper"]
+    return {e["name"]: e.get("value") for e in step["container"]["env"]}
+
+
+def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Run) -> None:
+    env = _settings(dev_stack)
+    settings = template.TemplateSettings(
+        template.ArtifactStore(template.minio_endpoint("agentic-system")),
+        browserless_url=env["BROWSERLESS_URL"],
+        litellm_url=env["LITELLM_URL"],
+    )
+    expected = template.workflow_template(settings)
+    for ns in NAMESPACES:
+        (resource,) = in_namespace(dev_stack, WORKFLOW_TEMPLATE, ns)
+        manifest = resource.manifest
+        assert manifest["metadata"] == {**expected["metadata"], "namespace": ns}
+        assert manifest["spec"] == expected["spec"]
+        assert manifest["metadata"]["name"] == pipeline.TEMPLATE_NAME
+
+
+def test_the_template_waits_for_argo_and_what_it_refers_to(dev_stack: Run) -> None:
+    release = dev_stack.one("kubernetes:helm.sh/v3:Release")
+    for ns in NAMESPACES:
+        (resource,) = in_namespace(dev_stack, WORKFLOW_TEMPLATE, ns)
+        account = named(dev_stack, "kubernetes:core/v1:ServiceAccount", ns, template.EXECUTOR_SERVICE_ACCOUNT)
+        secret = named(dev_stack, "kubernetes:core/v1:Secret", ns, template.ARTIFACT_SECRET)
+        namespace = dev_stack.one("kubernetes:core/v1:Namespace", ns)
+        assert {release.urn, account.urn, secret.urn, namespace.urn} <= set(resource.dependencies)
