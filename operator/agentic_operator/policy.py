@@ -1,0 +1,244 @@
+"""The policy engines: OPA over its REST API, or the same Rego files in-process.
+
+Both evaluate the package at ``query`` (``agentic.admission``, ``agentic.gate``; see
+:mod:`agentic_operator.decision`) and read the package document the same way
+(:func:`decision_from_result`), so the operator cannot tell them apart:
+
+- :class:`OpaClient` asks the OPA sidecar (``opa run --server``) through the data API,
+  with the standard library only: the bundled operator installs nothing more.
+- :class:`EmbeddedPolicy` evaluates ``policies/*.rego`` and ``data.json`` with regopy
+  (rego-cpp), for tests and for running without a sidecar. regopy is imported only there
+  (the ``embedded`` extra), so the OPA-only operator does not need it.
+
+Ref: https://www.openpolicyagent.org/docs/rest-api#get-a-document-with-input
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import json
+import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from agentic_operator.decision import Decision, Policy, PolicyError, PolicyUnavailable
+from agentic_operator.settings import Settings
+
+_QUERY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PACKAGE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
+_TEST_SUFFIX = "_test.rego"
+# An OPA answer is a few kilobytes; anything far larger is not OPA.
+_MAX_BODY = 1 << 20
+
+
+def _check_query(query: str) -> None:
+    if not _QUERY.match(query):
+        raise ValueError(f"not a Rego package path: {query!r}")
+
+
+def decision_from_result(query: str, result: Any, source: str) -> Decision:
+    """A package document (``allow``, ``deny``, ``reasons``) as a :class:`Decision`.
+
+    ``reasons`` are the union of ``deny`` and ``reasons``, sorted. An ``allow`` that is
+    not a boolean, or reasons that are not strings, mean the policy itself is broken:
+    that is a decision (not allowed, saying why), not a reason to ask again, because
+    asking again gives the same answer. An undefined ``allow`` is different: the package
+    is not (yet) loaded, so :class:`PolicyUnavailable` is raised.
+    """
+    if not isinstance(result, Mapping):
+        return _broken(query, f"the document is {type(result).__name__}, not an object", source)
+    if "allow" not in result:
+        raise PolicyUnavailable(f"{source}: {query}.allow is undefined (is the policy loaded?)")
+    allow = result["allow"]
+    if not isinstance(allow, bool):
+        return _broken(query, f"{query}.allow is {json.dumps(allow)}, not a boolean", source)
+    reasons: set[str] = set()
+    for key in ("deny", "reasons"):
+        value = result.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return _broken(query, f"{query}.{key} is not a set of strings", source)
+        reasons.update(value)
+    return Decision(allowed=allow, reasons=tuple(sorted(reasons)), source=source)
+
+
+def _broken(query: str, problem: str, source: str) -> Decision:
+    return Decision(
+        allowed=False,
+        reasons=(f"policy error in {query}: {problem}; not allowed (fail closed)",),
+        source=source,
+    )
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """OPA never redirects; following one would re-send the query as a GET, without input."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class OpaClient:
+    """An OPA server's data API: ``POST /v1/data/<package path>`` with the input.
+
+    ``timeout`` bounds connecting and each read, in seconds: the sidecar answers in
+    milliseconds, so a slow answer means trouble and the caller should retry later
+    rather than hold a reconcile. Proxies from the environment are ignored: the sidecar
+    is on loopback, and a cluster-wide HTTP_PROXY must not carry policy queries away.
+    """
+
+    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"OPA URL must be http(s)://host[:port], not {url!r}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, not {timeout}")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.source = f"opa:{self.url}"
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+
+    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+        """Ask OPA for the package at ``query``; :class:`PolicyUnavailable` if it cannot say."""
+        _check_query(query)
+        request = urllib.request.Request(
+            f"{self.url}/v1/data/{query.replace('.', '/')}",
+            data=json.dumps({"input": input}, allow_nan=False).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            method="POST",
+        )
+        body = self._send(request, query)
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise PolicyUnavailable(f"{self.source}: the answer for {query} is not JSON: {body[:200]!r}") from None
+        if not isinstance(document, dict):
+            raise PolicyUnavailable(f"{self.source}: the answer for {query} is not a JSON object")
+        if "result" not in document:
+            raise PolicyUnavailable(f"{self.source}: {query} is undefined (is the policy loaded?)")
+        return decision_from_result(query, document["result"], self.source)
+
+    def _send(self, request: urllib.request.Request, query: str) -> bytes:
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status: int = response.status
+                body: bytes = response.read(_MAX_BODY + 1)
+        except urllib.error.HTTPError as error:
+            raise PolicyUnavailable(f"{self.source}: HTTP {error.code} for {query}: {_opa_error(error)}") from None
+        except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets
+            reason = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(reason, TimeoutError):
+                raise PolicyUnavailable(f"{self.source}: no answer for {query} within {self.timeout}s") from None
+            raise PolicyUnavailable(f"{self.source}: unreachable ({query}): {reason!r}") from None
+        if status != 200:
+            raise PolicyUnavailable(f"{self.source}: HTTP {status} for {query}, expected 200")
+        if len(body) > _MAX_BODY:
+            raise PolicyUnavailable(f"{self.source}: the answer for {query} is larger than {_MAX_BODY} bytes")
+        return body
+
+
+def _opa_error(error: urllib.error.HTTPError) -> str:
+    """OPA's own error message (``{"code": ..., "message": ...}``), else the raw body."""
+    raw = error.read(4096)
+    try:
+        message = json.loads(raw).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message) if message else raw.decode(errors="replace")[:200] or str(error.reason)
+
+
+def policy_files(policy_dir: Path, *, include_tests: bool = False) -> list[Path]:
+    """The ``*.rego`` files of a policy directory, sorted; ``*_test.rego`` only when asked."""
+    return sorted(p for p in policy_dir.glob("*.rego") if include_tests or not p.name.endswith(_TEST_SUFFIX))
+
+
+def rego_interpreter(policy_dir: Path, *, include_tests: bool = False) -> Any:
+    """A regopy interpreter with the directory's modules and its ``data.json`` loaded.
+
+    Mirrors ``opa run /policies`` on the flat directory the sidecar mounts: the
+    modules, and ``data.json`` at the root of ``data``. Raises :class:`PolicyError`
+    naming the file that does not load.
+    """
+    import regopy
+
+    files = policy_files(policy_dir, include_tests=include_tests)
+    if not files:
+        raise PolicyError(f"no .rego files in {policy_dir}")
+    interpreter = regopy.Interpreter()
+    loads: list[tuple[Path, Callable[[str], None]]] = [
+        (path, functools.partial(interpreter.add_module, path.name)) for path in files
+    ]
+    if (data := policy_dir / "data.json").exists():
+        loads.append((data, interpreter.add_data_json))
+    for path, load in loads:
+        try:
+            load(path.read_text())
+        except regopy.RegoError as error:
+            raise PolicyError(f"{path}: {_rego_messages(str(error))}") from None
+    return interpreter
+
+
+def _rego_messages(error: str) -> str:
+    """The messages in a rego-cpp error, without the syntax tree it dumps along."""
+    messages = re.findall(r"\(errormsg \d+:([^)\n]*)", error)
+    return "; ".join(messages) if messages else error[:500]
+
+
+class EmbeddedPolicy:
+    """The Rego files evaluated in-process by regopy (rego-cpp), no OPA needed.
+
+    The modules and data are loaded and compiled once, at construction, into a bundle
+    with one entry point per package; :meth:`evaluate` only sets the input and runs a
+    plan. The input goes in as JSON text: regopy garbles strings with quotes or
+    backslashes when given Python values. An interpreter is not thread-safe, so calls
+    are serialised.
+    """
+
+    def __init__(self, policy_dir: str | Path) -> None:
+        import regopy
+
+        self.policy_dir = Path(policy_dir)
+        self.source = f"embedded:{self.policy_dir}"
+        self._rego = rego_interpreter(self.policy_dir)
+        self.packages = frozenset(
+            name for path in policy_files(self.policy_dir) for name in _PACKAGE.findall(path.read_text())
+        )
+        try:
+            self._bundle = self._rego.build(None, [name.replace(".", "/") for name in sorted(self.packages)])
+        except regopy.RegoError as error:
+            raise PolicyError(f"{self.source}: {_rego_messages(str(error))}") from None
+        self._lock = threading.Lock()
+
+    def document(self, query: str, input: Mapping[str, Any]) -> Any:
+        """The package document at ``query`` for ``input``, as OPA's data API returns it."""
+        _check_query(query)
+        if query not in self.packages:
+            raise PolicyUnavailable(f"{self.source}: {query} is undefined (no such package)")
+        term = json.dumps(input, ensure_ascii=False, allow_nan=False)
+        with self._lock:
+            self._rego.set_input_term(term)
+            try:
+                output = self._rego.query_bundle_entrypoint(self._bundle, query.replace(".", "/"))
+            except ValueError as error:  # regopy could not read its own output as JSON
+                raise PolicyUnavailable(f"{self.source}: evaluating {query} gave unreadable output: {error}") from None
+        if not output.ok():
+            raise PolicyUnavailable(f"{self.source}: evaluating {query} failed: {_rego_messages(str(output))}")
+        results = [expression for result in output.results for expression in result.expressions]
+        if not results:
+            raise PolicyUnavailable(f"{self.source}: {query} is undefined")
+        return results[0]
+
+    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+        """Evaluate the package at ``query`` for ``input``."""
+        return decision_from_result(query, self.document(query, input), self.source)
+
+
+def policy_from_settings(settings: Settings) -> Policy:
+    """The engine the settings ask for: in-process Rego when ``policy_dir`` is set, else OPA."""
+    if settings.policy_dir:
+        return EmbeddedPolicy(settings.policy_dir)
+    return OpaClient(settings.opa_url, timeout=settings.opa_timeout_seconds)

@@ -1,0 +1,338 @@
+# Admission: may an AgentWorkload start a Workflow?
+#
+# Input (agentic_operator/decision.py):
+#   {"workload": <the AgentWorkload, spec defaulted>,
+#    "settings": {"defaultAgentImage": ..., "defaultBucket": ..., "namespace": ...}}
+# `deny` names every problem, each message starting with the field at fault; `allow` is
+# true exactly when there is none. Every list and limit comes from data.agentic.config
+# (data.json, overridable per stack); a missing or mistyped key denies, so a bad
+# configuration cannot switch a check off.
+#
+# The agent steps fetch the target URLs from inside the cluster, so a target must not
+# reach the cluster, its nodes or the cloud metadata service (SSRF). Hosts are read the
+# way browsers read them (WHATWG URL): user info, percent-escapes, non-ASCII and numeric
+# IPv4 shorthands ("127.1", "0x7f.0.0.1", "2130706433") are refused rather than decoded.
+# Ref: https://url.spec.whatwg.org/#host-parsing
+package agentic.admission
+
+import data.agentic.lib
+
+cfg := data.agentic.config
+
+spec := input.workload.spec if is_object(input.workload.spec) else := {}
+
+default allow := false
+
+allow if count(deny) == 0
+
+deny contains msg if {
+	some msg in lib.config_problems({
+		"allowed_schemes": "strings",
+		"max_targets": "number",
+		"allowed_hosts": "strings",
+		"denied_hosts": "strings",
+		"internal_host_suffixes": "strings",
+		"blocked_networks": "string map",
+		"allowed_registries": "strings",
+		"bucket_pattern": "string",
+		"allowed_buckets": "strings",
+	})
+}
+
+# ---------------------------------------------------------------------------------------
+# Target URLs
+
+urls := object.get(spec, "targetUrls", [])
+
+field(i) := sprintf("spec.targetUrls[%v]", [i])
+
+# A message about the host of the i-th target.
+host_problem(i, h, what) := concat("", [field(i), ": host ", lib.show(h.text), " ", what])
+
+deny contains "spec.targetUrls: must be a list of URLs" if not is_array(urls)
+
+deny contains "spec.targetUrls: at least one URL is required" if count(urls) == 0
+
+deny contains sprintf("spec.targetUrls: %v URLs, more than max_targets (%v)", [count(urls), cfg.max_targets]) if {
+	is_array(urls)
+	count(urls) > cfg.max_targets
+}
+
+# The scheme and authority of each URL that has them, by index.
+targets[i] := {"scheme": lower(m[1]), "authority": m[2]} if {
+	is_array(urls)
+	some i, url in urls
+	is_string(url)
+	some m in regex.find_all_string_submatch_n(`^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)`, url, 1)
+}
+
+# The host of each target, classified by host().
+hosts[i] := host(t.authority) if {
+	some i, t in targets
+}
+
+deny contains concat("", [field(i), ": ", lib.show(url), " is not an absolute URL (scheme://host/...)"]) if {
+	is_array(urls)
+	some i, url in urls
+	not targets[i]
+}
+
+deny contains concat("", [field(i), ": scheme ", lib.show(t.scheme), " is not allowed (allowed: ", concat(", ", cfg.allowed_schemes), ")"]) if {
+	some i, t in targets
+	not t.scheme in cfg.allowed_schemes
+}
+
+deny contains host_problem(i, h, h.why) if {
+	some i, h in hosts
+	h.kind == "invalid"
+}
+
+deny contains host_problem(i, h, concat("", ["is a blocked address: ", cfg.blocked_networks[cidr], " (", cidr, ")"])) if {
+	some i, h in hosts
+	some address in h.addresses
+	some cidr, network in networks
+	in_network(address, network)
+}
+
+deny contains host_problem(i, h, concat("", ["is cluster-internal (matches ", lib.show(suffix), ")"])) if {
+	some i, h in hosts
+	h.kind == "name"
+	some suffix in cfg.internal_host_suffixes
+	matches(h.text, suffix)
+}
+
+# A name without a dot resolves through the pod's DNS search path to a Service.
+deny contains host_problem(i, h, "is a single-label name, which resolves to a cluster Service") if {
+	some i, h in hosts
+	h.kind == "name"
+	not contains(h.text, ".")
+	not internal(h.text)
+}
+
+deny contains host_problem(i, h, concat("", ["is in denied_hosts (", pattern, ")"])) if {
+	some i, h in hosts
+	h.kind != "invalid"
+	some pattern in cfg.denied_hosts
+	matches(h.text, pattern)
+}
+
+deny contains host_problem(i, h, "is not in allowed_hosts") if {
+	count(cfg.allowed_hosts) > 0
+	some i, h in hosts
+	h.kind != "invalid"
+	not listed(h.text, cfg.allowed_hosts)
+}
+
+internal(name) if {
+	some suffix in cfg.internal_host_suffixes
+	matches(name, suffix)
+}
+
+listed(name, patterns) if {
+	some pattern in patterns
+	matches(name, pattern)
+}
+
+# A host list entry names a domain and all its subdomains ("example.com" matches
+# "example.com" and "a.example.com", not "badexample.com"); "*." and a trailing dot are
+# ignored so "*.example.com" means the same.
+matches(name, pattern) if name == domain(pattern)
+
+matches(name, pattern) if endswith(name, concat("", [".", domain(pattern)]))
+
+domain(pattern) := d if {
+	d := trim_prefix(trim_suffix(lower(pattern), "."), "*.")
+	d != ""
+}
+
+# ---------------------------------------------------------------------------------------
+# Hosts and addresses
+
+# {"kind": "ip"|"name"|"invalid", "text": the host as compared and shown, "addresses":
+# the IP addresses it denotes (an IPv4-mapped IPv6 address also denotes its IPv4),
+# "why": what is wrong with an invalid one}. Hosts compare lower-case without a trailing
+# dot, as DNS does.
+host(authority) := {"kind": "invalid", "text": authority, "why": "has user info (user@host), which is not allowed", "addresses": []} if {
+	contains(authority, "@")
+} else := ipv6_host(lower(m[1])) if {
+	some m in regex.find_all_string_submatch_n(`^\[([^\]]*)\](:[0-9]*)?$`, authority, 1)
+} else := name_host(trim_suffix(lower(m[1]), ".")) if {
+	some m in regex.find_all_string_submatch_n(`^([A-Za-z0-9.-]+)(:[0-9]*)?$`, authority, 1)
+} else := {"kind": "invalid", "text": authority, "why": "is not a valid host (letters, digits, dots and hyphens, or [IPv6])", "addresses": []}
+
+ipv6_host(text) := {"kind": "ip", "text": text, "addresses": array.concat([{"family": 6, "words": words}], mapped_ipv4(words))} if {
+	words := ipv6_words(text)
+} else := {"kind": "invalid", "text": text, "why": "is not a valid IPv6 address", "addresses": []}
+
+# A host whose last label is a number is an IPv4 address to a browser, whatever its form;
+# only the canonical dotted-decimal form is accepted, so what is checked is what is used.
+name_host(text) := {"kind": "ip", "text": text, "addresses": [{"family": 4, "words": words}]} if {
+	regex.match(`(^|\.)(0[xX][0-9A-Fa-f]*|[0-9]+)$`, text)
+	words := ipv4_words(text)
+} else := {"kind": "invalid", "text": text, "why": "is not a canonical IPv4 address (four decimal numbers 0-255)", "addresses": []} if {
+	regex.match(`(^|\.)(0[xX][0-9A-Fa-f]*|[0-9]+)$`, text)
+} else := {"kind": "name", "text": text, "addresses": []} if {
+	count(text) <= 253
+	regex.match(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`, text)
+} else := {"kind": "invalid", "text": text, "why": "is not a valid host name", "addresses": []}
+
+# "a.b.c.d" -> [a, b, c, d] for canonical dotted decimal only (no leading zeros, which
+# some parsers read as octal).
+ipv4_words(text) := [to_number(part) | some part in split(text, ".")] if {
+	regex.match(`^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$`, text)
+}
+
+# An IPv6 address (lower case) -> its eight 16-bit words. A trailing dotted IPv4 part
+# ("::ffff:10.0.0.1") is first rewritten as two hex words. Ref: RFC 4291 section 2.2
+ipv6_words(text) := hex_words(concat("", [m[1], format_int((v4[0] * 256) + v4[1], 16), ":", format_int((v4[2] * 256) + v4[3], 16)])) if {
+	some m in regex.find_all_string_submatch_n(`^([0-9a-f:]*:)([0-9.]+)$`, text, 1)
+	v4 := ipv4_words(m[2])
+} else := hex_words(text) if {
+	regex.match(`^[0-9a-f:]+$`, text)
+}
+
+hex_words(text) := words if {
+	not contains(text, "::")
+	count(split(text, ":")) == 8
+	words := groups(text)
+} else := words if {
+	parts := split(text, "::")
+	count(parts) == 2
+	head := groups(parts[0])
+	tail := groups(parts[1])
+	count(head) + count(tail) <= 7
+	zeros := [0 | some _ in numbers.range(1, 8 - (count(head) + count(tail)))]
+	words := array.concat(array.concat(head, zeros), tail)
+}
+
+# The words of one side of "::" (possibly empty); undefined if a group is malformed.
+groups("") := []
+
+groups(text) := [hex(group) | some group in split(text, ":")] if {
+	text != ""
+	every group in split(text, ":") {
+		regex.match(`^[0-9a-f]{1,4}$`, group)
+	}
+}
+
+hex(digits) := sum([hex_digit(digits, i) | some i in numbers.range(0, count(digits) - 1)])
+
+# The value the i-th hex digit contributes. (A separate function because rego-cpp
+# rejects arithmetic in a comprehension's head.)
+hex_digit(digits, i) := indexof("0123456789abcdef", substring(digits, i, 1)) * bits.lsh(1, 4 * ((count(digits) - 1) - i))
+
+# ::ffff:a.b.c.d reaches the IPv4 address a.b.c.d, so it is judged as that address too.
+mapped_ipv4(words) := [{"family": 4, "words": [bits.rsh(words[6], 8), bits.and(words[6], 255), bits.rsh(words[7], 8), bits.and(words[7], 255)]}] if {
+	array.slice(words, 0, 6) == [0, 0, 0, 0, 0, 65535]
+} else := []
+
+# The blocked networks of data.agentic.config.blocked_networks, parsed, by CIDR. An
+# entry set to null is left out: with the stack config deep-merged over data.json, that
+# is how a stack removes a network.
+networks := {cidr: network | some cidr, label in cfg.blocked_networks; is_string(label); network := parse_cidr(cidr)}
+
+deny contains concat("", ["data.agentic.config.blocked_networks: ", lib.show(cidr), " is not an IPv4 or IPv6 CIDR"]) if {
+	is_object(cfg.blocked_networks)
+	some cidr, label in cfg.blocked_networks
+	is_string(label)
+	not networks[cidr]
+}
+
+parse_cidr(cidr) := {"family": 4, "words": words, "prefix": prefix} if {
+	[address, length] := split(cidr, "/")
+	words := ipv4_words(address)
+	regex.match(`^[0-9]{1,2}$`, length)
+	prefix := to_number(length)
+	prefix <= 32
+} else := {"family": 6, "words": words, "prefix": prefix} if {
+	[address, length] := split(lower(cidr), "/")
+	words := ipv6_words(address)
+	regex.match(`^[0-9]{1,3}$`, length)
+	prefix := to_number(length)
+	prefix <= 128
+}
+
+# Whether the address lies in the network: word by word, the bits the prefix covers
+# are equal. (net.cidr_contains would do, but rego-cpp lacks the net built-ins.)
+in_network(address, network) if {
+	address.family == network.family
+	width := word_bits[address.family]
+	every i, word in address.words {
+		shift := width - covered(network.prefix - (i * width), width)
+		bits.rsh(word, shift) == bits.rsh(network.words[i], shift)
+	}
+}
+
+word_bits := {4: 8, 6: 16}
+
+# How many of a word's `width` bits a prefix with `remaining` bits left covers.
+covered(remaining, _) := 0 if remaining <= 0
+
+covered(remaining, width) := remaining if {
+	remaining > 0
+	remaining < width
+}
+
+covered(remaining, width) := width if remaining >= width
+
+# ---------------------------------------------------------------------------------------
+# Agent image and artifact bucket
+
+# The value the Workflow will use: the spec's, else the platform default (as
+# agentic_operator.argo does), with the field to name in a message.
+effective(spec_key, settings_key) := {"field": concat(".", ["spec", spec_key]), "value": spec[spec_key]} if {
+	spec[spec_key] != ""
+} else := {"field": concat(".", ["settings", settings_key]), "value": setting(settings_key)}
+
+setting(key) := value if {
+	value := input.settings[key]
+} else := ""
+
+image := effective("agentImage", "defaultAgentImage")
+
+deny contains concat("", [image.field, ": image ", lib.show(image.value), " is not from an allowed registry (", concat(", ", cfg.allowed_registries), ")"]) if {
+	not allowed_image(image.value)
+}
+
+allowed_image(ref) if {
+	is_string(ref)
+	name := repository(ref)
+	some prefix in cfg.allowed_registries
+	under(name, lower(trim_suffix(prefix, "/")))
+}
+
+under(name, prefix) if name == prefix
+
+under(name, prefix) if startswith(name, concat("", [prefix, "/"]))
+
+# The repository an image reference names, without tag or digest and with Docker's
+# implicit registry spelled out ("nginx:1" -> "docker.io/library/nginx"), so allow-list
+# prefixes compare like with like. Ref: https://github.com/distribution/reference
+repository(ref) := lower(concat("/", qualified(array.concat(array.slice(parts, 0, last), [split(parts[last], ":")[0]])))) if {
+	parts := split(split(ref, "@")[0], "/")
+	last := count(parts) - 1
+}
+
+qualified(path) := path if {
+	count(path) > 1
+	registry_host(path[0])
+} else := array.concat(["docker.io"], path) if {
+	count(path) > 1
+} else := array.concat(["docker.io", "library"], path)
+
+registry_host(component) if contains(component, ".")
+
+registry_host(component) if contains(component, ":")
+
+registry_host(component) if component == "localhost"
+
+bucket := effective("minioBucket", "defaultBucket")
+
+deny contains concat("", [bucket.field, ": bucket ", lib.show(bucket.value), " does not match bucket_pattern ", cfg.bucket_pattern]) if {
+	not regex.match(cfg.bucket_pattern, bucket.value)
+}
+
+deny contains concat("", [bucket.field, ": bucket ", lib.show(bucket.value), " is not in allowed_buckets"]) if {
+	count(cfg.allowed_buckets) > 0
+	not bucket.value in cfg.allowed_buckets
+}

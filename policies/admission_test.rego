@@ -1,0 +1,232 @@
+# Unit tests for agentic.admission: `opa test policies/` runs them; so does pytest,
+# through regopy (tests/policy/test_rego_tests.py).
+#
+# Written for rego-cpp 1.5.2 as well as OPA (see README.md): `with` replaces input key
+# by key, with local variables, and only inside the two helpers below, because rego-cpp
+# compiles a copy of the policy for every `with` in a file.
+package agentic.admission_test
+
+import data.agentic.admission
+
+settings := {
+	"defaultAgentImage": "ghcr.io/agentic-dev/agent:0.1.0",
+	"defaultBucket": "agentic-artifacts",
+	"namespace": "team-a",
+}
+
+workload(spec) := {
+	"metadata": {"name": "demo", "namespace": "team-a"},
+	"spec": object.union({"targetUrls": ["https://example.com/"], "objective": "Summarise"}, spec),
+}
+
+# The deny messages for `spec` (over a valid default), the platform settings and the
+# configuration given.
+deny_under(spec, platform, config) := result if {
+	w := workload(spec)
+	result := admission.deny with input.workload as w with input.settings as platform with data.agentic.config as config
+}
+
+allowed(spec) if {
+	w := workload(spec)
+	s := settings
+	admission.allow with input.workload as w with input.settings as s
+}
+
+deny(spec) := deny_under(spec, settings, data.agentic.config)
+
+# data.json with some keys replaced (whole: rego-cpp's object.union does not merge nested
+# objects the way OPA's does, so it is only used on objects it replaces anyway).
+configured(overrides) := object.union(object.remove(data.agentic.config, object.keys(overrides)), overrides)
+
+# The deny messages for a single target URL.
+deny_url(url) := deny({"targetUrls": [url]})
+
+test_the_default_workload_is_allowed if {
+	allowed({})
+}
+
+test_a_denied_workload_is_not_allowed if {
+	not allowed({"targetUrls": ["http://10.0.0.1/"]})
+}
+
+test_public_hosts_and_addresses_pass if {
+	every url in [
+		"https://example.com/path?q=1#f",
+		"HTTPS://Example.COM:443/",
+		"https://example.com./",
+		"http://8.8.8.8/",
+		"http://[2606:4700:4700::1111]:8080/",
+		"http://172.32.0.1/",
+		"http://100.128.0.1/",
+	] {
+		count(deny_url(url)) == 0
+	}
+}
+
+test_private_ipv4_names_the_field_and_network if {
+	"spec.targetUrls[0]: host \"10.1.2.3\" is a blocked address: private (10.0.0.0/8)" in deny_url("http://10.1.2.3:8080/x")
+}
+
+test_the_index_in_the_message_is_the_urls if {
+	"spec.targetUrls[1]: host \"192.168.1.1\" is a blocked address: private (192.168.0.0/16)" in deny({"targetUrls": ["https://example.com/", "http://192.168.1.1/"]})
+}
+
+test_cloud_metadata_is_link_local_and_metadata if {
+	msgs := deny_url("http://169.254.169.254/latest/meta-data/")
+	"spec.targetUrls[0]: host \"169.254.169.254\" is a blocked address: link-local (169.254.0.0/16)" in msgs
+	"spec.targetUrls[0]: host \"169.254.169.254\" is a blocked address: cloud metadata (169.254.169.254/32)" in msgs
+}
+
+test_every_blocked_ipv4_range_is_caught_at_its_edges if {
+	every url in [
+		"http://0.0.0.0/", "http://10.255.255.255/", "http://100.64.0.0/", "http://100.127.255.255/",
+		"http://127.0.0.1/", "http://172.16.0.0/", "http://172.31.255.255/", "http://192.168.0.1/",
+		"http://224.0.0.1/", "http://255.255.255.255/",
+	] {
+		count(deny_url(url)) > 0
+	}
+}
+
+test_ipv6_loopback_in_brackets_with_port if {
+	"spec.targetUrls[0]: host \"::1\" is a blocked address: loopback (::1/128)" in deny_url("http://[::1]:8080/")
+}
+
+test_ipv6_ranges if {
+	"spec.targetUrls[0]: host \"fe80::1\" is a blocked address: link-local (fe80::/10)" in deny_url("http://[FE80::1]/")
+	"spec.targetUrls[0]: host \"fd00:ec2::254\" is a blocked address: private (unique local) (fc00::/7)" in deny_url("http://[fd00:ec2::254]/")
+	"spec.targetUrls[0]: host \"::\" is a blocked address: unspecified (::/128)" in deny_url("http://[::]/")
+}
+
+test_ipv4_mapped_ipv6_is_judged_as_its_ipv4 if {
+	"spec.targetUrls[0]: host \"::ffff:10.0.0.1\" is a blocked address: private (10.0.0.0/8)" in deny_url("http://[::ffff:10.0.0.1]/")
+	"spec.targetUrls[0]: host \"::ffff:7f00:1\" is a blocked address: loopback (127.0.0.0/8)" in deny_url("http://[::ffff:7f00:1]/")
+}
+
+test_malformed_ipv6_is_invalid if {
+	every host in ["1::2::3", ":::", "1:2:3:4:5:6:7:8:9", "12345::", "fe80::1%25eth0", "::ffff:999.0.0.1"] {
+		concat("", ["spec.targetUrls[0]: host \"", host, "\" is not a valid IPv6 address"]) in deny_url(concat("", ["http://[", host, "]/"]))
+	}
+}
+
+test_ipv4_shorthands_are_refused if {
+	every host in ["127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.0.0.01", "1.2.3.4.5", "example.0x"] {
+		concat("", ["spec.targetUrls[0]: host \"", host, "\" is not a canonical IPv4 address (four decimal numbers 0-255)"]) in deny_url(concat("", ["http://", host, "/"]))
+	}
+}
+
+test_cluster_internal_names if {
+	"spec.targetUrls[0]: host \"localhost\" is cluster-internal (matches \"localhost\")" in deny_url("http://LOCALHOST./")
+	"spec.targetUrls[0]: host \"minio.default.svc\" is cluster-internal (matches \"svc\")" in deny_url("http://minio.default.svc:9000/")
+	"spec.targetUrls[0]: host \"kubernetes.default.svc.cluster.local\" is cluster-internal (matches \"cluster.local\")" in deny_url("https://kubernetes.default.svc.cluster.local/")
+	"spec.targetUrls[0]: host \"metadata.google.internal\" is cluster-internal (matches \"internal\")" in deny_url("http://metadata.google.internal/")
+}
+
+test_a_suffix_matches_whole_labels_only if {
+	count(deny_url("https://notinternal.com/")) == 0
+	count(deny_url("https://mysvc.example/")) == 0
+}
+
+test_single_label_names_are_cluster_services if {
+	"spec.targetUrls[0]: host \"minio\" is a single-label name, which resolves to a cluster Service" in deny_url("http://minio:9000/")
+}
+
+test_localhost_is_reported_once if {
+	count(deny_url("http://localhost/")) == 1
+}
+
+test_schemes if {
+	"spec.targetUrls[0]: scheme \"ftp\" is not allowed (allowed: https, http)" in deny_url("ftp://example.com/")
+	"spec.targetUrls[0]: \"javascript:alert(1)\" is not an absolute URL (scheme://host/...)" in deny_url("javascript:alert(1)")
+}
+
+test_hosts_that_are_not_plain_names if {
+	"spec.targetUrls[0]: host \"user@example.com\" has user info (user@host), which is not allowed" in deny_url("http://user@example.com/")
+	"spec.targetUrls[0]: host \"ex%41mple.com\" is not a valid host (letters, digits, dots and hyphens, or [IPv6])" in deny_url("http://ex%41mple.com/")
+	"spec.targetUrls[0]: host \"a..b\" is not a valid host name" in deny_url("http://a..b/")
+}
+
+test_too_many_targets if {
+	msgs := deny_under({"targetUrls": ["https://a.example/", "https://b.example/"]}, settings, configured({"max_targets": 1}))
+	"spec.targetUrls: 2 URLs, more than max_targets (1)" in msgs
+}
+
+test_no_targets if {
+	"spec.targetUrls: at least one URL is required" in deny({"targetUrls": []})
+}
+
+test_denied_hosts_match_the_domain_and_subdomains if {
+	config := configured({"denied_hosts": ["*.example.com"]})
+	"spec.targetUrls[0]: host \"a.example.com\" is in denied_hosts (*.example.com)" in deny_under({"targetUrls": ["https://a.example.com/"]}, settings, config)
+	count(deny_under({"targetUrls": ["https://badexample.com/"]}, settings, config)) == 0
+}
+
+test_allowed_hosts_narrow_the_targets if {
+	config := configured({"allowed_hosts": ["example.com"]})
+	count(deny_under({"targetUrls": ["https://docs.example.com/"]}, settings, config)) == 0
+	"spec.targetUrls[0]: host \"other.org\" is not in allowed_hosts" in deny_under({"targetUrls": ["https://other.org/"]}, settings, config)
+}
+
+test_allowed_hosts_never_readmit_a_private_address if {
+	count(deny_under({"targetUrls": ["http://10.0.0.1/"]}, settings, configured({"allowed_hosts": ["10.0.0.1"]}))) > 0
+}
+
+test_image_registry if {
+	"spec.agentImage: image \"docker.io/evil/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev)" in deny({"agentImage": "docker.io/evil/agent:1"})
+	count(deny({"agentImage": "ghcr.io/agentic-dev/agent@sha256:0123"})) == 0
+}
+
+test_the_default_image_is_checked_when_the_spec_has_none if {
+	msgs := deny_under({}, object.union(settings, {"defaultAgentImage": "quay.io/x/agent:1"}), data.agentic.config)
+	"settings.defaultAgentImage: image \"quay.io/x/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev)" in msgs
+}
+
+test_a_registry_prefix_matches_whole_path_components if {
+	count(deny({"agentImage": "ghcr.io/agentic-devil/agent:1"})) == 1
+}
+
+test_docker_hub_shorthand_is_spelled_out if {
+	admission.repository("nginx:1.27") == "docker.io/library/nginx"
+	admission.repository("bitnami/nginx") == "docker.io/bitnami/nginx"
+	admission.repository("registry.local:5000/team/agent:1@sha256:ab") == "registry.local:5000/team/agent"
+	admission.repository("localhost/agent") == "localhost/agent"
+}
+
+test_bucket_pattern if {
+	"spec.minioBucket: bucket \"Bad_Bucket\" does not match bucket_pattern ^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$" in deny({"minioBucket": "Bad_Bucket"})
+	count(deny({"minioBucket": "team-a-results"})) == 0
+}
+
+test_allowed_buckets if {
+	config := configured({"allowed_buckets": ["agentic-artifacts"]})
+	"spec.minioBucket: bucket \"other\" is not in allowed_buckets" in deny_under({"minioBucket": "other"}, settings, config)
+	count(deny_under({}, settings, config)) == 0
+}
+
+test_a_missing_config_key_denies if {
+	config := object.remove(data.agentic.config, ["max_targets"])
+	"data.agentic.config.max_targets: expected number, found null" in deny_under({}, settings, config)
+}
+
+test_a_bad_network_in_config_denies if {
+	config := configured({"blocked_networks": {"10.0.0.0/33": "private"}})
+	"data.agentic.config.blocked_networks: \"10.0.0.0/33\" is not an IPv4 or IPv6 CIDR" in deny_under({}, settings, config)
+}
+
+test_a_network_set_to_null_is_not_blocked if {
+	networks := object.union(data.agentic.config.blocked_networks, {"10.0.0.0/8": null})
+	count(deny_under({"targetUrls": ["http://10.0.0.1/"]}, settings, configured({"blocked_networks": networks}))) == 0
+}
+
+test_cidr_matching_at_word_boundaries if {
+	admission.in_network({"family": 4, "words": [172, 31, 0, 1]}, admission.parse_cidr("172.16.0.0/12"))
+	not admission.in_network({"family": 4, "words": [172, 32, 0, 1]}, admission.parse_cidr("172.16.0.0/12"))
+	admission.in_network({"family": 6, "words": [65215, 0, 0, 0, 0, 0, 0, 1]}, admission.parse_cidr("fe80::/10"))
+	not admission.in_network({"family": 6, "words": [65216, 0, 0, 0, 0, 0, 0, 1]}, admission.parse_cidr("fe80::/10"))
+}
+
+test_ipv6_parsing if {
+	admission.ipv6_words("::") == [0, 0, 0, 0, 0, 0, 0, 0]
+	admission.ipv6_words("2001:db8::ff00:42:8329") == [8193, 3512, 0, 0, 0, 65280, 66, 33577]
+	admission.ipv6_words("1:2:3:4:5:6:7::") == [1, 2, 3, 4, 5, 6, 7, 0]
+	admission.ipv6_words("::ffff:192.0.2.1") == [0, 0, 0, 0, 0, 65535, 49152, 513]
+}

@@ -1,0 +1,58 @@
+# Helpers shared by the admission and gate policies.
+#
+# Everything here runs the same in OPA and in rego-cpp (regopy), the two engines that
+# evaluate these files; see README.md for the subset of Rego that keeps it so.
+package agentic.lib
+
+# A non-negative number from a JSON number or from its decimal text (Argo output
+# parameters are strings; Argo trims the one trailing newline a file usually ends with).
+# Undefined for anything else, so a malformed value leaves the caller's rule undefined
+# rather than raising an error. to_number only sees text this pattern accepted: OPA and
+# rego-cpp disagree on what else it takes (" 1", "1_000", "0x10").
+# Ref: https://www.openpolicyagent.org/docs/policy-reference/#builtin-conversions-to_number
+number(value) := value if {
+	is_number(value)
+	value >= 0
+}
+
+number(value) := to_number(value) if {
+	is_string(value)
+	regex.match(`^[0-9]{1,15}(\.[0-9]{1,15})?([eE][-+]?[0-9]{1,2})?$`, value)
+}
+
+# A value as message text: a string in double quotes, anything else as sprintf's %v
+# writes it. Messages are built with concat, not sprintf's %s: rego-cpp's sprintf
+# quotes the strings some built-ins return (lower, regex matches), OPA's does not.
+show(value) := concat("", [`"`, value, `"`]) if is_string(value) else := sprintf("%v", [value])
+
+# Why data.agentic.config cannot drive the caller's checks: each key in `required` (key
+# -> kind) must be present with that kind, else the check reading it would silently not
+# fire (fail open). Kinds are type_name() results plus "strings" (an array of strings) and
+# "string map" (an object of strings, or nulls: a deep merge can only remove a key by
+# setting it to null).
+config_problems(required) := {msg |
+	some key
+	kind := required[key]
+	value := object.get(data.agentic.config, key, null)
+	not has_kind(value, kind)
+	msg := concat("", ["data.agentic.config.", key, ": expected ", kind, ", found ", type_name(value)])
+}
+
+has_kind(value, "strings") if {
+	is_array(value)
+	every item in value {
+		is_string(item)
+	}
+}
+
+has_kind(value, "string map") if {
+	is_object(value)
+	every item in value {
+		type_name(item) in {"string", "null"}
+	}
+}
+
+has_kind(value, kind) if {
+	not kind in {"strings", "string map"}
+	type_name(value) == kind
+}

@@ -1,0 +1,86 @@
+"""A stand-in for OPA's REST data API on 127.0.0.1, answering however a test tells it to.
+
+``FakeOpa(answer)`` serves on an ephemeral loopback port until closed; ``answer(path,
+body)`` returns the status and raw bytes to send, so a test can answer as OPA does
+(with the document EmbeddedPolicy computes), or with an error, garbage, or a delay.
+Every request is recorded. A context manager, so the server never outlives its test;
+closing waits for handlers, so an answer that delays must be released first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from agentic_operator.policy import EmbeddedPolicy
+
+Answer = Callable[[str, Any], tuple[int, bytes]]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    content_type: str
+    body: Any
+
+
+class FakeOpa:
+    def __init__(self, answer: Answer) -> None:
+        self.requests: list[Request] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = json.loads(raw) if raw else None
+                fake.requests.append(Request("POST", self.path, self.headers.get("Content-Type", ""), body))
+                status, payload = answer(self.path, body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the timeout tests)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        # A short poll so that closing (which waits for the serving loop) is quick.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
+
+    def __enter__(self) -> FakeOpa:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def as_opa(policy: EmbeddedPolicy) -> Answer:
+    """Answer as OPA does, with the package document the embedded engine computes."""
+
+    def answer(path: str, body: Any) -> tuple[int, bytes]:
+        query = path.removeprefix("/v1/data/").replace("/", ".")
+        return 200, json.dumps({"result": policy.document(query, body["input"])}).encode()
+
+    return answer
+
+
+def fixed(status: int, document: Any) -> Answer:
+    """Always the same answer: ``document`` as JSON (or as is, if already bytes)."""
+    payload = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return lambda path, body: (status, payload)
