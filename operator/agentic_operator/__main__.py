@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
@@ -51,7 +50,8 @@ Environment (flags override):
 """
 
 
-def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> Settings:
+def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> tuple[Settings, bool]:
+    """Settings (environment, overridden by flags) and whether to log verbosely."""
     parser = argparse.ArgumentParser(
         prog="python -m agentic_operator",
         description=DESCRIPTION,
@@ -64,6 +64,7 @@ def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> Settings:
     parser.add_argument("--workers", type=int, help="concurrent reconciles")
     parser.add_argument("--http-port", type=int, help="port for /healthz, /readyz and /metrics")
     parser.add_argument("--log-format", choices=("json", "text"))
+    parser.add_argument("--verbose", action="store_true", help="debug logging (kopf's included)")
     args = parser.parse_args(argv)
     overrides = {
         "NAMESPACES": ",".join(args.namespaces) if args.namespaces else None,
@@ -75,12 +76,12 @@ def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> Settings:
         "LOG_FORMAT": args.log_format,
     }
     env = {**env, **{f"AGENTIC_{k}": str(v) for k, v in overrides.items() if v is not None}}
-    return Settings.from_env(env)
+    return Settings.from_env(env), args.verbose
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        settings = parse_args(argv, dict(os.environ))
+        settings, verbose = parse_args(argv, dict(os.environ))
     except SettingsError as exc:
         print(f"agentic-operator: {exc}", file=sys.stderr)
         return 2
@@ -89,17 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from agentic_operator import runtime
 
-    kopf.configure(log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL)
+    kopf.configure(
+        verbose=verbose, log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
+    )
     logging.getLogger(__name__).info("starting with %s", dataclasses.asdict(settings))
 
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await runtime.run(runtime.build(settings), stop_flag=stop)
-
-    asyncio.run(serve())
+    # kopf stops on SIGINT/SIGTERM itself (the Deployment's terminationGracePeriod applies).
+    asyncio.run(runtime.run(runtime.build(settings)))
     return 0
 
 

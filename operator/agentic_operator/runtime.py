@@ -96,7 +96,7 @@ class Runtime:
 
         app = web.Application()
         app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)])
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", self.settings.http_port).start()
         try:
@@ -134,11 +134,20 @@ def _runtime(memo: Any) -> Runtime:
     return runtime
 
 
+@kopf.on.login(registry=registry)
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The in-cluster service account, else the kubeconfig (kopf's default, which a
+    registry of our own does not inherit)."""
+    return kopf.login_via_client(**kwargs)
+
+
 @kopf.on.startup(registry=registry)
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.scanning.disabled = True  # namespaces are listed explicitly
     settings.posting.level = logging.WARNING  # kopf's own Events only for problems
     settings.watching.server_timeout = 300  # re-list now and then, as informers do
+    settings.queueing.exit_timeout = 0.5  # per-object event queues: nothing to drain, we queue ourselves
+    settings.queueing.idle_timeout = 1.0
     runtime = _runtime(memo)
     runtime.tasks = [asyncio.create_task(runtime.serve_http(), name="http")]
     runtime.tasks += [asyncio.create_task(runtime.work(), name=f"worker-{i}") for i in range(runtime.settings.workers)]
@@ -181,13 +190,12 @@ async def workflow_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> Non
         runtime.queue.add(owner)
 
 
-async def run(runtime: Runtime, *, stop_flag: asyncio.Event | None = None) -> None:
-    """Run kopf with our handlers over the configured namespaces until stopped."""
+async def run(runtime: Runtime) -> None:
+    """Run kopf with our handlers over the configured namespaces until a signal stops it."""
     await kopf.operator(
         registry=registry,
         namespaces=list(runtime.settings.namespaces),
         clusterwide=False,
         standalone=True,
         memo=kopf.Memo(runtime=runtime),
-        stop_flag=stop_flag,
     )

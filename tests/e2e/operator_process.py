@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -55,18 +56,20 @@ class OperatorProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
+        self._watches = self.cluster.open_watches
         with self.log_path.open("ab") as log:  # a file, never an unread pipe
             self._proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         self.cluster.wait_for(self._ready, timeout=30, interval=0.05)
         # Ready means started; the first list of both watched resources follows at once.
-        self.cluster.wait_for(lambda: self.cluster.requests(verb="watch", resource="workflows") > 0, timeout=10)
+        # (requests are logged when they end, so a live watch shows in open_watches)
+        self.cluster.wait_for(lambda: self.cluster.open_watches >= self._watches + 2, timeout=10)
         return self
 
     def _ready(self) -> bool:
         assert self._proc is not None and self._proc.poll() is None, f"operator exited:\n{self.log()}"
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as response:
-                return response.status == 200
+                return bool(response.status == 200)
         except OSError:
             return False
 
@@ -109,7 +112,8 @@ class ArgoPlayer:
         self.cluster, self.namespace = cluster, namespace
 
     def step(self, name: str, **kwargs: Any) -> bool:
-        """One controller pass over one Workflow; False when it has to wait."""
+        """One controller pass over one Workflow, stamped now; False when it has to wait."""
+        kwargs.setdefault("at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         for _ in range(5):
             workflow = self.cluster.get("workflows", self.namespace, name)
             nxt = argo_sim.advance(workflow, **kwargs)

@@ -60,7 +60,9 @@ def make_cluster() -> Cluster:
 
 
 @pytest.fixture(scope="module")
-def shared(opa: tuple[FakeOpa, Switch], tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
+def shared(
+    opa: tuple[FakeOpa, Switch], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Cluster, OperatorProcess]]:
     cluster = make_cluster()
     try:
         with OperatorProcess(cluster, tmp_path_factory.mktemp("operator"), opa_url=opa[0].url) as operator:
@@ -96,8 +98,14 @@ def status(cluster: Cluster, name: str) -> dict[str, Any]:
     return dict(cluster.get("agentworkloads", NS, name).get("status") or {})
 
 
-def wait_status(cluster: Cluster, name: str, check: Callable[[dict[str, Any]], bool], timeout: float = 15) -> dict[str, Any]:
-    return cluster.wait_for(lambda: (s := status(cluster, name)) and check(s) and s, timeout=timeout, interval=0.02)
+def wait_status(
+    cluster: Cluster, name: str, check: Callable[[dict[str, Any]], bool], timeout: float = 15
+) -> dict[str, Any]:
+    def ready() -> dict[str, Any]:
+        current = status(cluster, name)
+        return current if current and check(current) else {}
+
+    return cluster.wait_for(ready, timeout=timeout, interval=0.02)
 
 
 def wait_phase(cluster: Cluster, name: str, phase: str, timeout: float = 15) -> dict[str, Any]:
@@ -124,7 +132,11 @@ def to_gate(cluster: Cluster, player: ArgoPlayer, name: str, **kwargs: Any) -> N
 
 
 def approve(cluster: Cluster, name: str, value: str = "approved", by: str = "alice") -> None:
-    annotations = {"agentic.dev/approval": value, "agentic.dev/approval-by": by, "agentic.dev/approval-reason": f"{value} in a test"}
+    annotations = {
+        "agentic.dev/approval": value,
+        "agentic.dev/approval-by": by,
+        "agentic.dev/approval-reason": f"{value} in a test",
+    }
     cluster.patch("agentworkloads", NS, name, {"metadata": {"annotations": annotations}})
 
 
@@ -151,7 +163,7 @@ def test_happy_path_with_auto_approval(cluster: Cluster, argo_: ArgoPlayer) -> N
     st = wait_phase(cluster, "happy", "Succeeded")
     assert st["argoPhase"] == "Succeeded" and st["progress"] == "4/4" and condition(st, "Ready")["status"] == "True"
     assert st["workflowArtifacts"]["synthesis/report"] == "s3://agentic-artifacts/job-happy/synthesis/report.tgz"
-    assert {"Pending", "Running", "Succeeded"} <= set(event_reasons(cluster, "happy"))
+    cluster.wait_for(lambda: {"Pending", "Running", "Succeeded"} <= set(event_reasons(cluster, "happy")))
     assert "finalizers" not in cluster.get("agentworkloads", NS, "happy")["metadata"]
 
 
@@ -276,7 +288,9 @@ def test_resume_conflicts_are_retried_with_a_fresh_read(cluster: Cluster, argo_:
 
 
 def test_status_write_errors_are_retried(cluster: Cluster) -> None:
-    cluster.inject(status=500, method="PATCH", resource="agentworkloads", subresource="status", name="flaky-status", times=3)
+    cluster.inject(
+        status=500, method="PATCH", resource="agentworkloads", subresource="status", name="flaky-status", times=3
+    )
     submit(cluster, "flaky-status")
     wait_phase(cluster, "flaky-status", "Pending")
     assert cluster.requests(resource="agentworkloads", subresource="status", name="flaky-status", code=500) == 3
@@ -294,20 +308,24 @@ def test_opa_down_fails_closed_then_recovers(opa: tuple[FakeOpa, Switch], cluste
     try:
         submit(cluster, "opa-down")
         st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
-        assert condition(st, "Admitted")["reason"] == "PolicyUnavailable" and "503" in condition(st, "Admitted")["message"]
+        assert (
+            condition(st, "Admitted")["reason"] == "PolicyUnavailable" and "503" in condition(st, "Admitted")["message"]
+        )
         time.sleep(0.5)
         with pytest.raises(NotFoundException):
             cluster.get("workflows", NS, "opa-down")
     finally:
         opa[1].down = False
-    st = wait_phase(cluster, "opa-down", "Pending", timeout=20)
-    assert condition(st, "Admitted")["status"] == "True"
+    st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
+    assert st["phase"] == "Pending" and st["argoWorkflow"]["name"] == "opa-down"
 
 
 # --- restarts (an operator of their own) ----------------------------------------------------
 
 
-def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(opa: tuple[FakeOpa, Switch], tmp_path: Path) -> None:
+def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
+    opa: tuple[FakeOpa, Switch], tmp_path: Path
+) -> None:
     cluster = make_cluster()
     try:
         player = ArgoPlayer(cluster, NS)

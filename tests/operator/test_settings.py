@@ -48,10 +48,10 @@ def test_a_bad_value_names_the_variable(env: dict[str, str], variable: str) -> N
 
 
 def test_flags_override_the_environment() -> None:
-    settings = parse_args(
+    settings, verbose = parse_args(
         ["--namespace", "x", "--namespace", "y", "--workers", "3"], {"AGENTIC_NAMESPACES": "z", "AGENTIC_WORKERS": "1"}
     )
-    assert settings.namespaces == ("x", "y") and settings.workers == 3
+    assert settings.namespaces == ("x", "y") and settings.workers == 3 and not verbose
 
 
 def test_help_documents_running_against_a_cluster() -> None:
