@@ -51,12 +51,12 @@ def _rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, Any]:
 def operator_rules() -> list[dict[str, Any]]:
     """What the operator may do in each workload namespace, rule by rule."""
     return [
-        # kopf lists and watches AgentWorkloads; get reads one by name. patch: kopf keeps
-        # its handler state in annotations/finalizers on the object for stateful handlers.
-        _rule(api.GROUP, [api.PLURAL], ["get", "list", "watch", "patch"]),
-        # status is a subresource: phase, decisions and artifacts are patched there
-        # (update for a full replace of the status).
-        _rule(api.GROUP, [f"{api.PLURAL}/status"], ["get", "patch", "update"]),
+        # kopf lists and watches AgentWorkloads. No patch: the operator uses only kopf's
+        # event handlers, which keep no state (annotations, finalizers) on the objects.
+        _rule(api.GROUP, [api.PLURAL], ["get", "list", "watch"]),
+        # status is a subresource: phase, conditions, decisions and artifacts are one
+        # merge patch there per transition.
+        _rule(api.GROUP, [f"{api.PLURAL}/status"], ["patch"]),
         # The Workflow's ownerReference sets blockOwnerDeletion: true, which the API server
         # allows only to who may update the owner's finalizers.
         _rule(api.GROUP, [f"{api.PLURAL}/finalizers"], ["update"]),
@@ -65,8 +65,9 @@ def operator_rules() -> list[dict[str, Any]]:
         _rule(argo.GROUP, [argo.WORKFLOWS], ["get", "list", "watch", "create", "update", "patch"]),
         # The template must exist before a Workflow names it.
         _rule(argo.GROUP, [argo.WORKFLOW_TEMPLATES], ["get"]),
-        # Events on AgentWorkloads (kopf's and the operator's own); patch updates a repeat.
-        _rule("", ["events"], ["create", "patch"]),
+        # Events on AgentWorkloads (the operator's transitions, kopf's own errors): each
+        # is a new Event, never an update of an earlier one.
+        _rule("", ["events"], ["create"]),
     ]
 
 

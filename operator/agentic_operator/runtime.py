@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from typing import Any
 
 import kopf
@@ -114,6 +115,7 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
 
     load_config()
     client = kubernetes.client.ApiClient()
+    client.user_agent = f"agentic-operator/{version('agentic-operator')}"  # names us in audit logs
     objects, core = kubernetes.client.CustomObjectsApi(client), kubernetes.client.CoreV1Api(client)
     workloads, workflows = Store(), Store()
     metrics = Metrics(lambda: list(workloads))

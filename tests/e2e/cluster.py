@@ -41,7 +41,7 @@ import yaml
 from tests.e2e.emulator import Emulator
 from tests.e2e.resources import PLATFORM_RESOURCES, ResourceSpec, find
 from tests.e2e.store import ObjectStore
-from tests.e2e.traffic import Fault, Wanted
+from tests.e2e.traffic import Call, Fault, Wanted
 
 T = TypeVar("T")
 
@@ -360,6 +360,10 @@ class Cluster:
             code=code,
             path=path,
         )
+
+    def calls(self, **wanted: Wanted) -> set[Call]:
+        """The distinct requests matching the filters (as ``requests`` takes them, plus ``agent``)."""
+        return self.emulator.log.calls(**wanted)
 
     def reset_requests(self) -> None:
         self.emulator.log.reset()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import traceback
 from collections.abc import Mapping
@@ -129,14 +130,15 @@ class Emulator(kmock.KubernetesScaffold):
 
     async def __call__(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         await raw.read()
-        call = Call(method=raw.method, path=raw.path)
+        agent = raw.headers.get("User-Agent", "").split("/")[0]
+        call = Call(method=raw.method, path=raw.path, agent=agent)
         stream = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
         response: aiohttp.web.StreamResponse | None = None
         try:
             try:
                 target = route(self.store, raw.method, raw.path, raw.query)
                 if target is not None:
-                    call = target.call(raw.method)
+                    call = dataclasses.replace(target.call(raw.method), agent=agent)
                 await self._inject(call)
                 response = await (self._discover(raw) if target is None else self._serve(raw, target, stream))
             except kmock.KubernetesError as exc:

@@ -18,8 +18,10 @@ from kubernetes.client.exceptions import NotFoundException
 
 from agentic_operator import argo, pipeline
 from agentic_operator.policy import EmbeddedPolicy
+from components.operator import operator_rules
 from tests.e2e.cluster import Cluster
 from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess
+from tests.e2e.traffic import Call
 from tests.factories import workload
 from tests.policy.fake_opa import Answer, FakeOpa, as_opa
 
@@ -345,5 +347,48 @@ def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
         assert cluster.requests(method="POST", resource="workflows", code=201) == 2  # one each, ever
         assert cluster.requests(method="PUT", resource="workflows") == puts + 1  # the human's resume only
         assert gate_outputs(cluster, "restart-human")["decided-by"] == "annotation:alice"
+    finally:
+        cluster.stop()
+
+
+def _allowed(call: Call, rules: list[dict[str, Any]]) -> bool:
+    resource = f"{call.resource}/{call.subresource}" if call.subresource else call.resource
+    return any(call.group in r["apiGroups"] and resource in r["resources"] and call.verb in r["verbs"] for r in rules)
+
+
+def test_every_request_the_operator_makes_is_allowed_by_its_role(opa: tuple[FakeOpa, Switch], tmp_path: Path) -> None:
+    """The Pulumi Role (components.operator.operator_rules) covers what the real process does:
+    kopf's watches and Events and the operator's own calls, over a lifecycle that creates,
+    resumes, stops and follows deletion. (The emulator enforces no RBAC; this is the check.)"""
+    cluster = make_cluster()
+    try:
+        player = ArgoPlayer(cluster, NS)
+        with OperatorProcess(cluster, tmp_path, opa_url=opa[0].url):
+            submit(cluster, "rbac-yes")
+            submit(cluster, "rbac-no")
+            to_gate(cluster, player, "rbac-yes")
+            to_gate(cluster, player, "rbac-no", reports=LOW_CONFIDENCE)
+            wait_status(cluster, "rbac-yes", lambda s: condition_status(s, "Approved") == "True")
+            wait_phase(cluster, "rbac-no", "AwaitingApproval")
+            approve(cluster, "rbac-no", "rejected")
+            cluster.wait_for(lambda: cluster.get("workflows", NS, "rbac-no")["spec"].get("shutdown") == "Stop")
+            player.run("rbac-yes")
+            wait_phase(cluster, "rbac-yes", "Succeeded")
+            cluster.wait_for(lambda: "Succeeded" in event_reasons(cluster, "rbac-yes"))
+            cluster.delete("agentworkloads", NS, "rbac-yes")
+            time.sleep(0.3)
+        ours = cluster.calls(agent=("agentic-operator", "kopf"))
+        resource_calls = {c for c in ours if c.verb}
+        assert {(c.agent, c.verb, c.resource) for c in resource_calls} >= {
+            ("kopf", "watch", "agentworkloads"),
+            ("agentic-operator", "create", "workflows"),
+            ("agentic-operator", "update", "workflows"),
+            ("agentic-operator", "patch", "workflows"),
+            ("agentic-operator", "patch", "agentworkloads"),
+            ("agentic-operator", "create", "events"),
+        }
+        denied = {c for c in resource_calls if not _allowed(c, operator_rules())}
+        assert not denied, f"not allowed by the operator's Role: {denied}"
+        assert {c.namespace for c in resource_calls} == {NS}  # a Role per namespace suffices
     finally:
         cluster.stop()

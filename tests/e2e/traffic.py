@@ -36,6 +36,7 @@ class Call:
     subresource: str = ""  # "" for the object itself, e.g. "status"
     namespace: str = ""
     name: str = ""
+    agent: str = ""  # the User-Agent's product, e.g. "kopf" or "agentic-operator"
 
 
 def _matches(values: dict[str, str | int], wanted: dict[str, Wanted]) -> bool:
@@ -65,6 +66,12 @@ class RequestLog:
         with self._lock:
             counts = list(self._counts.items())
         return sum(n for (call, code), n in counts if _matches({**asdict(call), "code": code}, wanted))
+
+    def calls(self, **wanted: Wanted) -> set[Call]:
+        """The distinct requests whose fields match all given filters."""
+        with self._lock:
+            counts = list(self._counts)
+        return {call for call, code in counts if _matches({**asdict(call), "code": code}, wanted)}
 
     def reset(self) -> None:
         with self._lock:

@@ -24,8 +24,8 @@ def containers(run: Run) -> dict[str, dict[str, Any]]:
 
 def test_rbac_is_namespaced_and_exactly_what_the_operator_uses(dev_stack: Run) -> None:
     expected = [
-        {"apiGroups": ["agentic.dev"], "resources": ["agentworkloads"], "verbs": ["get", "list", "watch", "patch"]},
-        {"apiGroups": ["agentic.dev"], "resources": ["agentworkloads/status"], "verbs": ["get", "patch", "update"]},
+        {"apiGroups": ["agentic.dev"], "resources": ["agentworkloads"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["agentic.dev"], "resources": ["agentworkloads/status"], "verbs": ["patch"]},
         {"apiGroups": ["agentic.dev"], "resources": ["agentworkloads/finalizers"], "verbs": ["update"]},
         {
             "apiGroups": ["argoproj.io"],
@@ -33,7 +33,7 @@ def test_rbac_is_namespaced_and_exactly_what_the_operator_uses(dev_stack: Run) -
             "verbs": ["get", "list", "watch", "create", "update", "patch"],
         },
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtemplates"], "verbs": ["get"]},
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     ]
     roles = [r.manifest for r in dev_stack.of_type(ROLE) if r.manifest["metadata"]["name"] == operator.NAME]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
