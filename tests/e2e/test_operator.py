@@ -20,7 +20,7 @@ from agentic_operator import argo, pipeline
 from agentic_operator.policy import EmbeddedPolicy
 from components.operator import operator_rules
 from tests.e2e.cluster import Cluster
-from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess
+from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess, free_port
 from tests.e2e.traffic import Call
 from tests.factories import workload
 from tests.policy.fake_opa import Answer, FakeOpa, as_opa
@@ -36,23 +36,16 @@ TEMPLATE = {
 }
 
 
-class Switch:
-    """OPA that can be taken down (503) and brought back, answering with the real policies."""
-
-    def __init__(self, up: Answer) -> None:
-        self.up_answer, self.down = up, False
-
-    def __call__(self, path: str, body: Any) -> tuple[int, bytes]:
-        if self.down:
-            return 503, b'{"code": "unavailable", "message": "down for the test"}'
-        return self.up_answer(path, body)
+@pytest.fixture(scope="module")
+def answer() -> Answer:
+    """OPA's answers, computed from the real policies/ in-process."""
+    return as_opa(EmbeddedPolicy(ROOT / "policies"))
 
 
 @pytest.fixture(scope="module")
-def opa() -> Iterator[tuple[FakeOpa, Switch]]:
-    switch = Switch(as_opa(EmbeddedPolicy(ROOT / "policies")))
-    with FakeOpa(switch) as server:
-        yield server, switch
+def opa(answer: Answer) -> Iterator[FakeOpa]:
+    with FakeOpa(answer) as server:
+        yield server
 
 
 def make_cluster() -> Cluster:
@@ -62,12 +55,10 @@ def make_cluster() -> Cluster:
 
 
 @pytest.fixture(scope="module")
-def shared(
-    opa: tuple[FakeOpa, Switch], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Cluster, OperatorProcess]]:
+def shared(opa: FakeOpa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
     cluster = make_cluster()
     try:
-        with OperatorProcess(cluster, tmp_path_factory.mktemp("operator"), opa_url=opa[0].url) as operator:
+        with OperatorProcess(cluster, tmp_path_factory.mktemp("operator"), opa_url=opa.url) as operator:
             yield cluster, operator
     finally:
         cluster.stop()
@@ -305,33 +296,28 @@ def test_api_timeouts_are_retried(cluster: Cluster) -> None:
     assert cluster.requests(method="GET", resource="workflowtemplates", code=499) == 1  # abandoned after 1 s
 
 
-def test_opa_down_fails_closed_then_recovers(opa: tuple[FakeOpa, Switch], cluster: Cluster) -> None:
-    opa[1].down = True
-    try:
-        submit(cluster, "opa-down")
-        st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
-        assert (
-            condition(st, "Admitted")["reason"] == "PolicyUnavailable" and "503" in condition(st, "Admitted")["message"]
-        )
-        time.sleep(0.5)
-        with pytest.raises(NotFoundException):
-            cluster.get("workflows", NS, "opa-down")
-    finally:
-        opa[1].down = False
-    st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
-    assert st["phase"] == "Pending" and st["argoWorkflow"]["name"] == "opa-down"
+def test_resume_errors_and_timeouts_are_retried(cluster: Cluster, argo_: ArgoPlayer) -> None:
+    """Only the operator PUTs Workflows (to resume): two 500s, then one held past the
+    client's 1 s timeout; the gate is still resumed, exactly once."""
+    submit(cluster, "flaky-resume")
+    cluster.wait_for(lambda: cluster.get("workflows", NS, "flaky-resume"), ignore=(NotFoundException,))
+    cluster.inject(status=500, method="PUT", resource="workflows", name="flaky-resume", times=2)
+    cluster.inject(delay=2.5, method="PUT", resource="workflows", name="flaky-resume", times=1)
+    argo_.run("flaky-resume")
+    wait_status(cluster, "flaky-resume", lambda s: condition_status(s, "Approved") == "True", timeout=20)
+    assert gate_outputs(cluster, "flaky-resume")["decision"] == "approved"
+    assert cluster.requests(method="PUT", resource="workflows", name="flaky-resume", code=500) == 2
+    assert cluster.requests(method="PUT", resource="workflows", name="flaky-resume", code=200) == 1
 
 
 # --- restarts (an operator of their own) ----------------------------------------------------
 
 
-def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
-    opa: tuple[FakeOpa, Switch], tmp_path: Path
-) -> None:
+def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(opa: FakeOpa, tmp_path: Path) -> None:
     cluster = make_cluster()
     try:
         player = ArgoPlayer(cluster, NS)
-        with OperatorProcess(cluster, tmp_path, opa_url=opa[0].url):
+        with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
             submit(cluster, "restart-human")
             submit(cluster, "restart-auto")
             to_gate(cluster, player, "restart-human", reports=LOW_CONFIDENCE)
@@ -341,7 +327,7 @@ def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
         puts = cluster.requests(method="PUT", resource="workflows")  # the auto-approved resume
         assert puts == 1
         approve(cluster, "restart-human")  # while no operator runs
-        with OperatorProcess(cluster, tmp_path, opa_url=opa[0].url):
+        with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
             wait_status(cluster, "restart-human", lambda s: condition_status(s, "Approved") == "True")
             time.sleep(0.5)  # time for a double resume, were there one
         assert cluster.requests(method="POST", resource="workflows", code=201) == 2  # one each, ever
@@ -356,14 +342,14 @@ def _allowed(call: Call, rules: list[dict[str, Any]]) -> bool:
     return any(call.group in r["apiGroups"] and resource in r["resources"] and call.verb in r["verbs"] for r in rules)
 
 
-def test_every_request_the_operator_makes_is_allowed_by_its_role(opa: tuple[FakeOpa, Switch], tmp_path: Path) -> None:
+def test_every_request_the_operator_makes_is_allowed_by_its_role(opa: FakeOpa, tmp_path: Path) -> None:
     """The Pulumi Role (components.operator.operator_rules) covers what the real process does:
     kopf's watches and Events and the operator's own calls, over a lifecycle that creates,
     resumes, stops and follows deletion. (The emulator enforces no RBAC; this is the check.)"""
     cluster = make_cluster()
     try:
         player = ArgoPlayer(cluster, NS)
-        with OperatorProcess(cluster, tmp_path, opa_url=opa[0].url):
+        with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
             submit(cluster, "rbac-yes")
             submit(cluster, "rbac-no")
             to_gate(cluster, player, "rbac-yes")
@@ -390,5 +376,24 @@ def test_every_request_the_operator_makes_is_allowed_by_its_role(opa: tuple[Fake
         denied = {c for c in resource_calls if not _allowed(c, operator_rules())}
         assert not denied, f"not allowed by the operator's Role: {denied}"
         assert {c.namespace for c in resource_calls} == {NS}  # a Role per namespace suffices
+    finally:
+        cluster.stop()
+
+
+def test_opa_unreachable_fails_closed_then_recovers(answer: Answer, tmp_path: Path) -> None:
+    """Nothing listens where OPA should be: the workload waits (not rejected); OPA comes up
+    there and the workload proceeds."""
+    cluster = make_cluster()
+    port = free_port()
+    try:
+        with OperatorProcess(cluster, tmp_path, opa_url=f"http://127.0.0.1:{port}"):
+            submit(cluster, "opa-down")
+            st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
+            admitted = condition(st, "Admitted")
+            assert admitted["reason"] == "PolicyUnavailable" and "unreachable" in admitted["message"].lower()
+            assert st["phase"] == "Pending" and not cluster.objects("workflows", NS)
+            with FakeOpa(answer, port=port):
+                st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
+                assert st["argoWorkflow"]["name"] == "opa-down"
     finally:
         cluster.stop()

@@ -31,7 +31,9 @@ class Request:
 
 
 class FakeOpa:
-    def __init__(self, answer: Answer) -> None:
+    def __init__(self, answer: Answer, *, port: int = 0) -> None:
+        """``port`` 0 picks a free one; a given port lets a test bring OPA up where an
+        operator was already told to look."""
         self.requests: list[Request] = []
         fake = self
 
@@ -53,7 +55,7 @@ class FakeOpa:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         # A short poll so that closing (which waits for the serving loop) is quick.
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.01,), daemon=True)
