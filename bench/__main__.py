@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import lifecycle
+from bench import lifecycle, operator_process
 
 
 def main() -> None:
@@ -11,6 +11,9 @@ def main() -> None:
         for key, value in lifecycle.run(1000, deny_gate=deny_gate).items():
             print(f"{key}: {value}")
         print()
+    print("## bench.operator_process --workloads 500")
+    for key, value in operator_process.run(500).items():
+        print(f"{key}: {value}")
 
 
 if __name__ == "__main__":

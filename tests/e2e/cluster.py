@@ -347,6 +347,7 @@ class Cluster:
         name: Wanted = None,
         code: Wanted = None,
         path: Wanted = None,
+        agent: Wanted = None,
     ) -> int:
         """How many requests matched all the given filters (a collection means any of them)."""
         return self.emulator.log.count(
@@ -359,6 +360,7 @@ class Cluster:
             name=name,
             code=code,
             path=path,
+            agent=agent,
         )
 
     def calls(self, **wanted: Wanted) -> set[Call]:
