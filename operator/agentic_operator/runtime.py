@@ -169,26 +169,28 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
             await task
 
 
+def _remember(store: Store, event: kopf.RawEvent) -> dict[str, Any]:
+    """Keep the watch cache current with one event; the object it was about."""
+    obj = dict(event["object"])
+    if event.get("type") == "DELETED":
+        store.delete(key_of(obj))
+    else:
+        store.put(obj)
+    return obj
+
+
 @kopf.on.event(api.GROUP, api.VERSION, api.PLURAL, registry=registry)
 async def workload_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    runtime, obj = _runtime(memo), dict(event["object"])
-    if event.get("type") == "DELETED":
-        runtime.worker.workloads.delete(key_of(obj))
-    else:
-        runtime.worker.workloads.put(obj)
-    runtime.queue.add(key_of(obj))
+    runtime = _runtime(memo)
+    runtime.queue.add(key_of(_remember(runtime.worker.workloads, event)))
 
 
 @kopf.on.event(
     argo.GROUP, argo.VERSION, argo.WORKFLOWS, labels={argo.LABEL_MANAGED_BY: argo.MANAGER}, registry=registry
 )
 async def workflow_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
-    runtime, obj = _runtime(memo), dict(event["object"])
-    if event.get("type") == "DELETED":
-        runtime.worker.workflows.delete(key_of(obj))
-    else:
-        runtime.worker.workflows.put(obj)
-    if (owner := owner_key(obj)) is not None:
+    runtime = _runtime(memo)
+    if (owner := owner_key(_remember(runtime.worker.workflows, event))) is not None:
         runtime.queue.add(owner)
 
 

@@ -313,28 +313,41 @@ def test_resume_errors_and_timeouts_are_retried(cluster: Cluster, argo_: ArgoPla
 # --- restarts (an operator of their own) ----------------------------------------------------
 
 
-def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(opa: FakeOpa, tmp_path: Path) -> None:
+@pytest.fixture
+def own() -> Iterator[tuple[Cluster, ArgoPlayer]]:
+    """A cluster of its own, for a test that starts and stops operators."""
     cluster = make_cluster()
     try:
-        player = ArgoPlayer(cluster, NS)
-        with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
-            submit(cluster, "restart-human")
-            submit(cluster, "restart-auto")
-            to_gate(cluster, player, "restart-human", reports=LOW_CONFIDENCE)
-            to_gate(cluster, player, "restart-auto")
-            wait_phase(cluster, "restart-human", "AwaitingApproval")
-            wait_status(cluster, "restart-auto", lambda s: condition_status(s, "Approved") == "True")
-        puts = cluster.requests(method="PUT", resource="workflows")  # the auto-approved resume
-        assert puts == 1
-        approve(cluster, "restart-human")  # while no operator runs
-        with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
-            wait_status(cluster, "restart-human", lambda s: condition_status(s, "Approved") == "True")
-            time.sleep(0.5)  # time for a double resume, were there one
-        assert cluster.requests(method="POST", resource="workflows", code=201) == 2  # one each, ever
-        assert cluster.requests(method="PUT", resource="workflows") == puts + 1  # the human's resume only
-        assert gate_outputs(cluster, "restart-human")["decided-by"] == "annotation:alice"
+        yield cluster, ArgoPlayer(cluster, NS)
     finally:
         cluster.stop()
+
+
+def one_approved_one_waiting(cluster: Cluster, player: ArgoPlayer, auto: str, human: str) -> None:
+    """Two workloads at the gate: ``auto`` approved by the policy, ``human`` awaiting a human."""
+    submit(cluster, auto)
+    submit(cluster, human)
+    to_gate(cluster, player, auto)
+    to_gate(cluster, player, human, reports=LOW_CONFIDENCE)
+    wait_status(cluster, auto, lambda s: condition_status(s, "Approved") == "True")
+    wait_phase(cluster, human, "AwaitingApproval")
+
+
+def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
+    opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+) -> None:
+    cluster, player = own
+    with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
+        one_approved_one_waiting(cluster, player, "restart-auto", "restart-human")
+    puts = cluster.requests(method="PUT", resource="workflows")  # the auto-approved resume
+    assert puts == 1
+    approve(cluster, "restart-human")  # while no operator runs
+    with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
+        wait_status(cluster, "restart-human", lambda s: condition_status(s, "Approved") == "True")
+        time.sleep(0.5)  # time for a double resume, were there one
+    assert cluster.requests(method="POST", resource="workflows", code=201) == 2  # one each, ever
+    assert cluster.requests(method="PUT", resource="workflows") == puts + 1  # the human's resume only
+    assert gate_outputs(cluster, "restart-human")["decided-by"] == "annotation:alice"
 
 
 def _allowed(call: Call, rules: list[dict[str, Any]]) -> bool:
@@ -342,58 +355,50 @@ def _allowed(call: Call, rules: list[dict[str, Any]]) -> bool:
     return any(call.group in r["apiGroups"] and resource in r["resources"] and call.verb in r["verbs"] for r in rules)
 
 
-def test_every_request_the_operator_makes_is_allowed_by_its_role(opa: FakeOpa, tmp_path: Path) -> None:
+def test_every_request_the_operator_makes_is_allowed_by_its_role(
+    opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+) -> None:
     """The Pulumi Role (components.operator.operator_rules) covers what the real process does:
     kopf's watches and Events and the operator's own calls, over a lifecycle that creates,
     resumes, stops and follows deletion. (The emulator enforces no RBAC; this is the check.)"""
-    cluster = make_cluster()
-    try:
-        player = ArgoPlayer(cluster, NS)
-        with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
-            submit(cluster, "rbac-yes")
-            submit(cluster, "rbac-no")
-            to_gate(cluster, player, "rbac-yes")
-            to_gate(cluster, player, "rbac-no", reports=LOW_CONFIDENCE)
-            wait_status(cluster, "rbac-yes", lambda s: condition_status(s, "Approved") == "True")
-            wait_phase(cluster, "rbac-no", "AwaitingApproval")
-            approve(cluster, "rbac-no", "rejected")
-            cluster.wait_for(lambda: cluster.get("workflows", NS, "rbac-no")["spec"].get("shutdown") == "Stop")
-            player.run("rbac-yes")
-            wait_phase(cluster, "rbac-yes", "Succeeded")
-            cluster.wait_for(lambda: "Succeeded" in event_reasons(cluster, "rbac-yes"))
-            cluster.delete("agentworkloads", NS, "rbac-yes")
-            time.sleep(0.3)
-        ours = cluster.calls(agent=("agentic-operator", "kopf"))
-        resource_calls = {c for c in ours if c.verb}
-        assert {(c.agent, c.verb, c.resource) for c in resource_calls} >= {
-            ("kopf", "watch", "agentworkloads"),
-            ("agentic-operator", "create", "workflows"),
-            ("agentic-operator", "update", "workflows"),
-            ("agentic-operator", "patch", "workflows"),
-            ("agentic-operator", "patch", "agentworkloads"),
-            ("agentic-operator", "create", "events"),
-        }
-        denied = {c for c in resource_calls if not _allowed(c, operator_rules())}
-        assert not denied, f"not allowed by the operator's Role: {denied}"
-        assert {c.namespace for c in resource_calls} == {NS}  # a Role per namespace suffices
-    finally:
-        cluster.stop()
+    cluster, player = own
+    with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
+        one_approved_one_waiting(cluster, player, "rbac-yes", "rbac-no")
+        approve(cluster, "rbac-no", "rejected")
+        cluster.wait_for(lambda: cluster.get("workflows", NS, "rbac-no")["spec"].get("shutdown") == "Stop")
+        player.run("rbac-yes")
+        wait_phase(cluster, "rbac-yes", "Succeeded")
+        cluster.wait_for(lambda: "Succeeded" in event_reasons(cluster, "rbac-yes"))
+        cluster.delete("agentworkloads", NS, "rbac-yes")
+        time.sleep(0.3)
+    ours = cluster.calls(agent=("agentic-operator", "kopf"))
+    resource_calls = {c for c in ours if c.verb}
+    assert {(c.agent, c.verb, c.resource) for c in resource_calls} >= {
+        ("kopf", "watch", "agentworkloads"),
+        ("agentic-operator", "create", "workflows"),
+        ("agentic-operator", "update", "workflows"),
+        ("agentic-operator", "patch", "workflows"),
+        ("agentic-operator", "patch", "agentworkloads"),
+        ("agentic-operator", "create", "events"),
+    }
+    denied = {c for c in resource_calls if not _allowed(c, operator_rules())}
+    assert not denied, f"not allowed by the operator's Role: {denied}"
+    assert {c.namespace for c in resource_calls} == {NS}  # a Role per namespace suffices
 
 
-def test_opa_unreachable_fails_closed_then_recovers(answer: Answer, tmp_path: Path) -> None:
+def test_opa_unreachable_fails_closed_then_recovers(
+    answer: Answer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+) -> None:
     """Nothing listens where OPA should be: the workload waits (not rejected); OPA comes up
     there and the workload proceeds."""
-    cluster = make_cluster()
+    cluster, _ = own
     port = free_port()
-    try:
-        with OperatorProcess(cluster, tmp_path, opa_url=f"http://127.0.0.1:{port}"):
-            submit(cluster, "opa-down")
-            st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
-            admitted = condition(st, "Admitted")
-            assert admitted["reason"] == "PolicyUnavailable" and "unreachable" in admitted["message"].lower()
-            assert st["phase"] == "Pending" and not cluster.objects("workflows", NS)
-            with FakeOpa(answer, port=port):
-                st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
-                assert st["argoWorkflow"]["name"] == "opa-down"
-    finally:
-        cluster.stop()
+    with OperatorProcess(cluster, tmp_path, opa_url=f"http://127.0.0.1:{port}"):
+        submit(cluster, "opa-down")
+        st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
+        admitted = condition(st, "Admitted")
+        assert admitted["reason"] == "PolicyUnavailable" and "unreachable" in admitted["message"].lower()
+        assert st["phase"] == "Pending" and not cluster.objects("workflows", NS)
+        with FakeOpa(answer, port=port):
+            st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
+            assert st["argoWorkflow"]["name"] == "opa-down"
