@@ -23,13 +23,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from typing import Any
 
 import kopf
 from aiohttp import web
 
-from agentic_operator import api, argo
+from agentic_operator import __version__, api, argo
 from agentic_operator.decision import Policy
 from agentic_operator.kube import Kube, load_config
 from agentic_operator.metrics import CONTENT_TYPE, Metrics
@@ -115,7 +114,7 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
 
     load_config()
     client = kubernetes.client.ApiClient()
-    client.user_agent = f"agentic-operator/{version('agentic-operator')}"  # names us in audit logs
+    client.user_agent = f"agentic-operator/{__version__}"  # names us in audit logs
     objects, core = kubernetes.client.CustomObjectsApi(client), kubernetes.client.CoreV1Api(client)
     workloads, workflows = Store(), Store()
     metrics = Metrics(lambda: list(workloads))

@@ -34,12 +34,22 @@ def free_port() -> int:
 
 
 class OperatorProcess:
-    def __init__(self, cluster: Cluster, workdir: Path, *, opa_url: str, namespace: str = "team-a") -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        workdir: Path,
+        *,
+        opa_url: str,
+        namespace: str = "team-a",
+        python: tuple[str, ...] = (sys.executable,),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``python`` and ``env`` let a test run the operator as bundled mode does."""
         self.cluster, self.workdir = cluster, workdir
         self.port = free_port()
         self.log_path = workdir / f"operator-{self.port}.log"
         self.args = [
-            sys.executable, "-m", "agentic_operator",
+            *python, "-m", "agentic_operator",
             "--namespace", namespace,
             "--opa-url", opa_url,
             "--http-port", str(self.port),
@@ -52,6 +62,7 @@ class OperatorProcess:
             "AGENTIC_OPA_TIMEOUT_SECONDS": "0.5",
             "AGENTIC_API_TIMEOUT_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         self._proc: subprocess.Popen[bytes] | None = None
 

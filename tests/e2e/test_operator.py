@@ -8,6 +8,10 @@ use workloads of their own names.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +22,7 @@ from kubernetes.client.exceptions import NotFoundException
 
 from agentic_operator import argo, pipeline
 from agentic_operator.policy import EmbeddedPolicy
+from components.bundle import operator_source
 from components.operator import operator_rules
 from tests.e2e.cluster import Cluster
 from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess, free_port
@@ -402,3 +407,34 @@ def test_opa_unreachable_fails_closed_then_recovers(
         with FakeOpa(answer, port=port):
             st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
             assert st["argoWorkflow"]["name"] == "opa-down"
+
+
+def test_bundled_mode_runs_the_source_as_the_configmap_lays_it_out(
+    opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+) -> None:
+    """Bundled mode mounts components.bundle's files and puts them on PYTHONPATH, with the
+    dependencies beside them and no installed agentic-operator package: the same entry
+    point must start and reconcile from exactly that."""
+    cluster, _ = own
+    source = tmp_path / "src"
+    bundle = operator_source()
+    for item in bundle.items:
+        (source / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (source / item["path"]).write_text(bundle.data[item["key"]])
+    # The init container's `pip install --target` result: the dependencies only (links to
+    # this venv's), no agentic-operator metadata, no editable-install finder; and -S, so
+    # no site processing either.
+    deps = tmp_path / "deps"
+    deps.mkdir()
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(("agentic", "__editable__", "_agentic")) and entry.suffix != ".pth":
+            (deps / entry.name).symlink_to(entry)
+    env = {"PYTHONPATH": f"{source}:{deps}"}
+    where = subprocess.run(
+        [sys.executable, "-S", "-c", "import agentic_operator; print(agentic_operator.__file__)"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert where.stdout.strip() == str(source / "agentic_operator" / "__init__.py")
+    with OperatorProcess(cluster, tmp_path, opa_url=opa.url, python=(sys.executable, "-S"), env=env):
+        submit(cluster, "bundled")
+        wait_phase(cluster, "bundled", "Pending")
