@@ -14,6 +14,7 @@ Ref: https://www.pulumi.com/docs/iac/guides/testing/unit/
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -165,6 +166,9 @@ class Harness:
 
     def run(self, program: Callable[[], Any]) -> Run:
         exports: dict[str, Any] = {}
+        # Pulumi's test runner drives the main thread's current event loop; async tests run
+        # earlier (pytest-asyncio) close theirs and leave none, so give it a fresh one.
+        asyncio.set_event_loop(asyncio.new_event_loop())
         settings.ROOT.set(None)  # a fresh Stack, so exports do not leak between runs
         pulumi.runtime.set_mocks(Mocks(), project=PROJECT, stack="dev", preview=False, monitor=self.monitor)
         pulumi.runtime.set_all_config(stack_config(self.config), secret_keys=self.secrets)
