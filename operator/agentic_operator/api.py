@@ -16,6 +16,7 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -45,7 +46,10 @@ _QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
 # Patterns are kept in the subset that both RE2 (API server) and Python's re accept.
-_URL = r"^https?://[^\s/?#@]+([/?#][^\s]*)?$"
+# No braces: Argo substitutes {{...}} in parameter values it passes on (see _NO_TEMPLATING).
+_URL = r"^https?://[^\s/?#@{}]+([/?#][^\s{}]*)?$"
+# Free text without "{{", which Argo's templating would expand inside the Workflow.
+_NO_TEMPLATING = r"^([^{]|\{[^{])*\{?$"
 _IMAGE = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 _BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -100,7 +104,12 @@ SPEC_SCHEMA: dict[str, Any] = {
             "maxItems": 50,
             "items": _str("An http or https URL.", maxLength=2048, pattern=_URL),
         },
-        "objective": _str("What the analysis should find out.", minLength=1, maxLength=4096),
+        "objective": _str(
+            "What the analysis should find out (no '{{': Argo would expand it).",
+            minLength=1,
+            maxLength=4096,
+            pattern=_NO_TEMPLATING,
+        ),
         "workflowTemplateRef": {
             "type": "object",
             "description": "The WorkflowTemplate (in this namespace) the Workflow runs.",
@@ -360,6 +369,7 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
                 f"spec.jobId: required because metadata.name {name!r} is not a valid job id "
                 f"(at most 63 characters matching {JOB_ID_PATTERN})"
             )
+    errors += _resource_errors(spec.get("resources"))
     timeouts = spec.get("timeouts")
     if isinstance(timeouts, Mapping):
         approval, execution = timeouts.get("approvalSeconds"), timeouts.get("executionSeconds")
@@ -368,6 +378,53 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
                 f"spec.timeouts.approvalSeconds: {approval} must be less than "
                 f"timeouts.executionSeconds ({execution}): the Workflow's deadline keeps "
                 "running while it waits at the gate"
+            )
+    return errors
+
+
+_SUFFIX: dict[str, Decimal] = {
+    **{s: Decimal(2) ** (10 * (i + 1)) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{
+        s: Decimal(10) ** e
+        for s, e in (
+            ("n", -9),
+            ("u", -6),
+            ("m", -3),
+            ("", 0),
+            ("k", 3),
+            ("M", 6),
+            ("G", 9),
+            ("T", 12),
+            ("P", 15),
+            ("E", 18),
+        )
+    },
+}
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes quantity's value (``"500m"`` -> 0.5), or None when it is not one."""
+    match = re.fullmatch(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([KMGTPE]i|[numkMGTPE]?)", str(value).strip())
+    if not match:
+        return None
+    try:
+        return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
+    except ArithmeticError:
+        return None
+
+
+def _resource_errors(resources: Any) -> list[str]:
+    """Requests above limits: the API server would refuse every agent pod."""
+    if not isinstance(resources, Mapping):
+        return []
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    errors = []
+    for name in sorted(set(requests) & set(limits)):
+        low, high = quantity(requests[name]), quantity(limits[name])
+        if low is not None and high is not None and low > high:
+            errors.append(
+                f"spec.resources.requests.{name}: {requests[name]} is more than "
+                f"spec.resources.limits.{name} ({limits[name]})"
             )
     return errors
 

@@ -97,9 +97,20 @@ def owner_reference(workload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _pod_spec_patch(resources: Mapping[str, Mapping[str, str]]) -> str | None:
+    """The ``main`` containers' resources as a pod spec patch.
+
+    Argo applies it as a strategic merge over the template's own resources, key by key,
+    so a request set alone could exceed the template's limit (or a limit fall below its
+    request) and the API server would refuse the pod. Each resource the workload names is
+    therefore set on both sides: a missing limit is the request, a missing request is the
+    limit (as Kubernetes defaults requests to limits).
+    Ref: https://argo-workflows.readthedocs.io/en/latest/fields/#workflowspec (podSpecPatch)
+    """
     if not resources:
         return None
-    return json.dumps({"containers": [{"name": "main", "resources": dict(resources)}]}, sort_keys=True)
+    requests, limits = dict(resources.get("requests") or {}), dict(resources.get("limits") or {})
+    both = {"requests": {**limits, **requests}, "limits": {**requests, **limits}}
+    return json.dumps({"containers": [{"name": "main", "resources": both}]}, sort_keys=True)
 
 
 def build_workflow(workload: Mapping[str, Any], settings: Settings | None = None) -> dict[str, Any]:
@@ -361,7 +372,8 @@ def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
     """The fields a node field selector can match (Argo's ``SelectorMatchesNode``)."""
     fields = {
         "displayName": _text(node.get("displayName")),
-        "templateName": _text(node.get("templateName")) or _text(_dict(node.get("templateRef")).get("template")),
+        # Argo's GetTemplateFromNode: a templateRef's template wins over templateName.
+        "templateName": _text(_dict(node.get("templateRef")).get("template")) or _text(node.get("templateName")),
         "phase": _text(node.get("phase")),
         "name": _text(node.get("name")),
         "id": _text(node.get("id")),

@@ -40,6 +40,7 @@ NEED_TEMPLATE = "template"
 NEED_WORKFLOW = "workflow"
 
 TEMPLATE_RETRY = 30.0  # seconds: a missing template usually arrives with the next `pulumi up`
+DEADLINE_MARGIN = 30  # seconds before the Workflow's own deadline that a waiting gate is rejected
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,9 @@ def _with_workflow(
     phase = status.get("phase")
     wf = _follow(draft, workload, workflow, settings, stop_if_running=phase == "Rejected")
     if wf is None:
+        if not observed.workflow_confirmed:  # the cache may hold a Workflow long deleted
+            draft.needs[NEED_WORKFLOW] = True
+            return
         name = (workflow.get("metadata") or {}).get("name")
         stale = any(
             r.get("kind") == api.KIND and r.get("name") == workload["metadata"]["name"]
@@ -362,6 +366,14 @@ def _with_workflow(
         draft.phase("Failed", message, warning=True)
         return
     if phase in api.TERMINAL_PHASES:
+        return
+    _recover_gate_decision(draft, wf)
+    if wf.shutdown:
+        # Only a rejection stops a Workflow of ours; if its status write was lost (or
+        # someone ran `argo stop`), the Workflow itself says what happened.
+        message = f"the Workflow was stopped (spec.shutdown: {wf.shutdown})"
+        draft.condition(st.APPROVED, False, "Stopped", message)
+        draft.phase("Rejected", message, warning=True)
         return
     if wf.completed:
         if wf.phase == "Succeeded":
@@ -380,6 +392,24 @@ def _with_workflow(
         draft.phase("Running", f"running {wf.current_step}" if wf.current_step else "running")
     if wf.nodes_error:
         status["message"] = f"{status['message']} ({wf.nodes_error})"
+
+
+def _recover_gate_decision(draft: _Draft, wf: argo.WorkflowStatus) -> None:
+    """Record a gate decision that Argo holds but the status lacks.
+
+    The resume is carried out before the status is written; if the operator stopped in
+    between, the gate's supplied outputs are the record of who decided and why.
+    """
+    outputs = wf.step_outputs.get(pipeline.STEP_GATE)
+    if not outputs or st.decisions(draft.status, "gate", "human", "timeout"):
+        return
+    source = outputs.get(pipeline.GATE_DECIDED_BY, "unknown")
+    decision = Decision(
+        outputs.get(pipeline.GATE_DECISION) == pipeline.APPROVED, (outputs.get(pipeline.GATE_REASON, ""),), source
+    )
+    draft.record("human" if source.startswith("annotation:") else "gate", decision)
+    if decision.allowed:
+        draft.condition(st.APPROVED, True, "Approved", decision.reasons[0] or pipeline.APPROVED)
 
 
 def _approve_hint(workload: Mapping[str, Any]) -> str:
@@ -401,6 +431,18 @@ def _at_gate(
     meta = workflow["metadata"]
     started = st.parse_time(gate.started_at) or draft.now
     deadline = started + timedelta(seconds=spec.approval_seconds)
+    why = f"no decision within timeouts.approvalSeconds ({spec.approval_seconds}s) of reaching the gate"
+    run_started = st.parse_time(wf.started_at)
+    if run_started is not None:
+        # Argo fails a waiting gate when the Workflow's activeDeadlineSeconds runs out;
+        # reject a little before that, so the outcome is a clear Rejected, not a Failed.
+        argo_deadline = run_started + timedelta(seconds=spec.execution_seconds - DEADLINE_MARGIN)
+        if argo_deadline < deadline:
+            deadline = argo_deadline
+            why = (
+                f"no decision before the Workflow's deadline (timeouts.executionSeconds = "
+                f"{spec.execution_seconds}s from its start) would fail it"
+            )
     decided = st.decisions(draft.status, "gate", "human", "timeout")
     latest = decided[-1] if decided else None
 
@@ -420,44 +462,46 @@ def _at_gate(
         draft.gate_wait = max(0.0, (draft.now - started).total_seconds())
 
     def time_out() -> None:
-        timeout = Decision(False, (f"no decision within {spec.approval_seconds}s of reaching the gate",), "operator")
+        timeout = Decision(False, (why,), "operator")
         decide("timeout", timeout)
-        draft.condition(st.APPROVED, False, "ApprovalTimeout", timeout.reasons[0])
-        draft.phase("Rejected", f"approval timed out after {spec.approval_seconds}s", warning=True)
+        draft.condition(st.APPROVED, False, "ApprovalTimeout", why)
+        draft.phase("Rejected", f"approval timed out: {why}", warning=True)
         draft.actions.append(StopWorkflow(meta["namespace"], meta["name"]))
+
+    def wait(reason: str, message: str) -> None:
+        draft.condition(st.APPROVED, None, reason, message)
+        draft.phase("AwaitingApproval", f"{message}: {_approve_hint(workload)}")
+        draft.requeue_after = (deadline - draft.now).total_seconds()
 
     if latest is not None and latest.get("allowed"):
         # Decided before (maybe by an operator that then stopped): resume is idempotent.
         resume(Decision(True, tuple(latest.get("reasons") or ()), str(latest.get("source", ""))), "Approved")
         return
-    if human is not None and human.allowed:
-        decide("human", human)
-        resume(human, "HumanApproved")
-        return
-    expired = draft.now >= deadline
     if latest is None:
+        # The gate policy is asked first, even when a human approved ahead of time, so
+        # its view is on record whatever the outcome.
         decision = observed.decisions.get(GATE)
         if decision is None:
             draft.needs[GATE] = gate_input(workload, wf, settings)
             return
-        if isinstance(decision, PolicyUnavailable):
-            if expired:
-                time_out()
+        if not isinstance(decision, PolicyUnavailable):
+            decide("gate", decision)
+            if decision.allowed:
+                resume(decision, "PolicyApproved")
                 return
-            draft.condition(st.APPROVED, None, "PolicyUnavailable", f"no gate decision yet: {decision}")
-            draft.phase("AwaitingApproval", f"gate policy unavailable; a human may decide: {_approve_hint(workload)}")
-            draft.backoff = True
-            draft.requeue_after = (deadline - draft.now).total_seconds()
+        elif human is None or not human.allowed:
+            if draft.now >= deadline:
+                time_out()
+            else:
+                wait("PolicyUnavailable", f"gate policy unavailable ({decision}); a human may decide")
+                draft.backoff = True
             return
-        decide("gate", decision)
-        if decision.allowed:
-            resume(decision, "PolicyApproved")
-            return
-        latest = draft.recorded[-1]
-    if expired:
+    if human is not None and human.allowed:
+        decide("human", human)
+        resume(human, "HumanApproved")
+        return
+    if draft.now >= deadline:
         time_out()
         return
-    reasons = "; ".join(str(r) for r in latest.get("reasons") or ()) or "policy deferred to a human"
-    draft.condition(st.APPROVED, None, "AwaitingHuman", reasons)
-    draft.phase("AwaitingApproval", f"a human must decide ({reasons}): {_approve_hint(workload)}")
-    draft.requeue_after = (deadline - draft.now).total_seconds()
+    reasons = "; ".join(str(r) for r in (latest or draft.recorded[-1]).get("reasons") or ()) or "policy deferred"
+    wait("AwaitingHuman", f"a human must decide ({reasons})")

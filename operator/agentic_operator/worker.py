@@ -183,6 +183,8 @@ class Worker:
                 workflow, confirmed = self._manager.get(namespace, name), True
                 if workflow is not None:
                     self.workflows.put(workflow)
+                else:  # a DELETED event missed across a watch re-list
+                    self.workflows.delete((namespace, name))
             else:
                 decisions[need] = self._decide(need, value)
         return core.Observations(decisions, template_exists, confirmed), workflow
@@ -241,8 +243,10 @@ class Worker:
         patch = st.merge_patch(workload.get("status") or {}, status)
         if patch:
             updated = self._kube.patch_status(namespace, name, patch)
-            if updated is not None:
-                self.workloads.put(updated)
+            if updated is None:  # gone, though the cache had it: forget it
+                self.workloads.delete((namespace, name))
+                return
+            self.workloads.put(updated)
         for event in events:
             self._kube.post_event(workload, event.type, event.reason, event.message)
         for decision in recorded:

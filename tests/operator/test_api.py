@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -110,6 +111,8 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"timeouts": {"executionSeconds": 10}}, "spec.timeouts.executionSeconds"),
     ({"timeouts": {"approvalSeconds": 1.5}}, "spec.timeouts.approvalSeconds"),
     ({"resources": {"limits": {"cpu": "lots"}}}, "spec.resources.limits.cpu"),
+    ({"objective": "Report {{workflow.name}}"}, "spec.objective"),
+    ({"targetUrls": ["https://example.com/{{workflow.uid}}"]}, "spec.targetUrls[0]"),
 ]
 
 
@@ -151,6 +154,26 @@ def test_job_id_defaults_to_name_only_when_the_name_is_a_valid_job_id() -> None:
     errors = api.validate(workload(name="has.dots"))
     assert len(errors) == 1 and errors[0].startswith("spec.jobId: required because metadata.name 'has.dots'")
     assert api.parse(workload(name="has.dots", jobId="explicit")).job_id == "explicit"
+
+
+def test_requests_may_not_exceed_limits() -> None:
+    """Python-only (a structural schema cannot compare quantities); the pods would be refused."""
+    (error,) = api.validate(workload(resources={"requests": {"memory": "2Gi"}, "limits": {"memory": "1500Mi"}}))
+    assert error == "spec.resources.requests.memory: 2Gi is more than spec.resources.limits.memory (1500Mi)"
+    assert api.validate(workload(resources={"requests": {"cpu": "500m"}, "limits": {"cpu": 1}})) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("500m", "0.5"), ("1", "1"), ("1Gi", "1073741824"), ("2k", "2000"), ("1e3", "1000"), ("100n", "1E-7")],
+)
+def test_quantities_are_read_as_kubernetes_does(text: str, value: str) -> None:
+    assert api.quantity(text) == Decimal(value)
+    assert api.quantity("lots") is None
+
+
+def test_single_braces_are_fine_in_the_objective() -> None:
+    assert api.validate(workload(objective="Return JSON like {a: 1} {")) == []
 
 
 def test_approval_must_be_shorter_than_execution() -> None:

@@ -96,10 +96,25 @@ def test_execution_timeout_is_the_active_deadline() -> None:
 
 def test_resources_become_a_pod_spec_patch_for_main_containers() -> None:
     assert "podSpecPatch" not in created()["spec"]
-    wf = created(resources={"limits": {"cpu": "1", "memory": "512Mi"}})
+    wf = created(resources={"requests": {"cpu": "250m"}, "limits": {"cpu": "1", "memory": "512Mi"}})
     assert json.loads(wf["spec"]["podSpecPatch"]) == {
-        "containers": [{"name": "main", "resources": {"limits": {"cpu": "1", "memory": "512Mi"}}}]
+        "containers": [
+            {
+                "name": "main",
+                "resources": {
+                    "requests": {"cpu": "250m", "memory": "512Mi"},
+                    "limits": {"cpu": "1", "memory": "512Mi"},
+                },
+            }
+        ]
     }
+
+
+def test_a_resource_named_on_one_side_is_set_on_both() -> None:
+    """Argo merges the patch key by key over the template's resources: a request alone could
+    exceed the template's limit and the API server would refuse the pod."""
+    patch = json.loads(created(resources={"requests": {"cpu": "4"}})["spec"]["podSpecPatch"])
+    assert patch["containers"][0]["resources"] == {"requests": {"cpu": "4"}, "limits": {"cpu": "4"}}
 
 
 def test_no_secret_values_travel_as_arguments() -> None:
@@ -405,3 +420,15 @@ def test_can_resume_only_a_running_suspended_workflow() -> None:
 def test_stop_and_terminate_are_the_merge_patches_argo_uses() -> None:
     assert argo.stop() == {"spec": {"shutdown": "Stop"}}
     assert argo.terminate() == {"spec": {"shutdown": "Terminate"}}
+
+
+def test_a_template_ref_names_the_template_a_selector_matches() -> None:
+    """Argo's GetTemplateFromNode: templateRef.template wins over templateName."""
+    node = {
+        "type": "Suspend",
+        "phase": "Running",
+        "templateName": "local",
+        "templateRef": {"name": "lib", "template": "gate"},
+    }
+    assert argo.matches(node, "templateName=gate") and not argo.matches(node, "templateName=local")
+    assert argo.matches(node, "templateRef.name=lib")

@@ -199,14 +199,17 @@ def test_workflow_failed_or_error_is_failed(argo_phase: str) -> None:
 def test_someone_elses_workflow_is_a_clear_failure() -> None:
     wl = admitted()
     wf = argo.build_workflow(workload(uid="other-uid", name="someone-else", jobId="demo"))
-    plan = plan_for(wl, wf)
+    assert plan_for(wl, wf).needs == {NEED_WORKFLOW: True}  # the cache may be stale: read it fresh
+    plan = plan_for(wl, wf, workflow_confirmed=True)
     assert plan.status["phase"] == "Failed" and cond(plan, "WorkflowCreated") == ("False", "NameConflict")
     assert "choose another spec.jobId" in plan.status["message"]
 
 
 def test_previous_incarnations_workflow_is_waited_for() -> None:
     wl = admitted()
-    plan = plan_for(wl, argo.build_workflow(workload(uid="old-uid")))
+    old = argo.build_workflow(workload(uid="old-uid"))
+    assert plan_for(wl, old).needs == {NEED_WORKFLOW: True}
+    plan = plan_for(wl, old, workflow_confirmed=True)
     assert plan.status["phase"] == "Pending" and plan.requeue_after and not plan.actions
 
 
@@ -312,11 +315,50 @@ def test_a_recorded_approval_is_carried_out_again_after_a_crash() -> None:
     assert isinstance(plan.actions[0], ResumeGate) and not plan.recorded and not plan.needs
 
 
-def test_human_approval_given_before_the_gate_applies_at_the_gate_without_policy() -> None:
+def test_human_approval_given_ahead_applies_at_the_gate_after_the_policy_is_heard() -> None:
+    """The gate policy is still asked (its view goes on record); a human's yes then stands."""
     wl, wf = running_at_gate()
     wl["metadata"]["annotations"] = {APPROVAL: "approved", APPROVAL_BY: "alice"}
-    plan = plan_for(wl, wf)
-    assert not plan.needs and isinstance(plan.actions[0], ResumeGate)
+    assert set(plan_for(wl, wf).needs) == {GATE}
+    plan = plan_for(wl, wf, decisions={GATE: DENY})
+    assert isinstance(plan.actions[0], ResumeGate) and plan.actions[0].outputs["decided-by"] == "annotation:alice"
+    assert [d["stage"] for d in plan.status["decisions"]] == ["admission", "gate", "human"]
+    unavailable = plan_for(wl, wf, decisions={GATE: DOWN})
+    assert isinstance(unavailable.actions[0], ResumeGate)  # a human needs no policy to say yes
+
+
+def test_the_workflow_deadline_caps_the_approval_wait() -> None:
+    """Argo fails a waiting gate at activeDeadlineSeconds; the operator rejects first."""
+    wl = admitted(timeouts={"executionSeconds": 600, "approvalSeconds": 500})
+    wl, wf = running_at_gate(wl)
+    wf["status"]["startedAt"] = "2026-11-26T09:56:40Z"  # the run began 200 s before the gate
+    denied = plan_for(wl, wf, decisions={GATE: DENY})
+    assert denied.requeue_after == (600 - 30 - 200) - 300  # Argo's deadline - margin, not the gate's 500 s
+    wl = with_status(wl, denied)
+    plan = plan_for(wl, wf, now=GATE_START + timedelta(seconds=370))
+    assert plan.status["phase"] == "Rejected" and plan.actions == (StopWorkflow("team-a", "demo"),)
+    assert "timeouts.executionSeconds" in plan.status["message"]
+
+
+def test_a_resume_whose_status_write_was_lost_is_recorded_from_the_gate() -> None:
+    """The resume landed, the status write did not: Argo's gate outputs say who decided."""
+    wl, wf = running_at_gate()
+    resumed = argo.resume(wf, outputs={"decision": "approved", "decided-by": "annotation:carol", "reason": "fine"})
+    plan = plan_for(wl, resumed)
+    assert plan.status["decisions"][-1] | {"time": ""} == {
+        "stage": "human", "allowed": True, "reasons": ["fine"], "source": "annotation:carol", "time": ""
+    }  # fmt: skip
+    assert cond(plan, "Approved") == ("True", "Approved") and not plan.actions
+
+
+def test_a_stopped_workflow_without_a_recorded_rejection_is_rejected() -> None:
+    """A stop whose status write was lost, or `argo stop` by hand: Rejected, not Failed."""
+    wl, wf = awaiting()
+    wf["spec"]["shutdown"] = "Stop"
+    stopped = argo_sim.advance(wf)
+    assert stopped is not None and stopped["status"]["phase"] == "Failed"
+    plan = plan_for(wl, stopped)
+    assert plan.status["phase"] == "Rejected" and cond(plan, "Approved") == ("False", "Stopped")
 
 
 def test_a_bad_approval_value_is_reported_not_acted_on() -> None:

@@ -145,3 +145,20 @@ def test_phase_gauge_counts_the_cache(world: World) -> None:
     metrics = Metrics(lambda: list(world.worker.workloads))
     text = metrics.exposition().decode()
     assert 'agentic_workloads{phase="Pending"} 1.0' in text and 'agentic_workloads{phase="Running"} 0.0' in text
+
+
+def test_a_stale_cached_workflow_is_read_fresh_and_forgotten(world: World) -> None:
+    """A DELETED event lost across a re-list leaves an old Workflow in the cache: the worker
+    reads the API, drops it, and creates the new workload's Workflow."""
+    world.worker.workflows.put(argo.build_workflow(workload(uid="old-incarnation")))
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
+    assert argo.is_owned_by(world.worker.workflows.get(KEY) or {}, workload())
+
+
+def test_a_workload_gone_from_the_api_is_dropped_from_the_cache(world: World) -> None:
+    world.submit(workload())
+    del world.api.objects[("agentworkloads", "team-a", "demo")]  # deleted; the event was missed
+    world.worker.reconcile(KEY)
+    assert world.worker.workloads.get(KEY) is None
