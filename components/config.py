@@ -30,6 +30,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from agentic_operator import api
 from components import bundle
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
@@ -51,16 +52,13 @@ class ConfigError(ValueError):
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
-_IMAGE = re.compile(
-    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
-    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?P<digest>@sha256:[a-f0-9]{64})?$"
-)
+# The AgentWorkload schema's own patterns: a platform default is then valid in a spec too.
+_IMAGE = re.compile(api.IMAGE_PATTERN)
 # A tag pins a build when it carries a full version, a MinIO release stamp or a commit.
 _PINNED_TAG = re.compile(r"(\d+\.\d+\.\d+|RELEASE\.\d{4}-|(^|[^0-9a-f])[0-9a-f]{7,40}($|[^0-9a-f]))")
-_URL = re.compile(r"^https?://[^\s/?#@]+([/?#]\S*)?$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_SIZE = re.compile(r"^([1-9][0-9]*)(Mi|Gi|Ti)$")
-_MIB = {"Mi": 1, "Gi": 1024, "Ti": 1024 * 1024}
+_URL = re.compile(api.URL_PATTERN)
+_BUCKET = re.compile(api.BUCKET_PATTERN)
+_GI = 2**30
 
 
 def _namespace(value: str) -> str | None:
@@ -108,11 +106,10 @@ def _bucket(value: str) -> str | None:
 
 
 def _storage_size(value: str) -> str | None:
-    match = _SIZE.match(value)
-    if not match:
-        return f"{value!r} is not a size like 10Gi (a whole number of Mi, Gi or Ti)"
-    mib = int(match.group(1)) * _MIB[match.group(2)]
-    return None if 1024 <= mib <= 16 * 1024 * 1024 else f"{value!r} is out of range (1Gi to 16Ti)"
+    size = api.quantity(value)
+    if size is None:
+        return f"{value!r} is not a size like 10Gi (a Kubernetes quantity)"
+    return None if _GI <= size <= 16 * 2**10 * _GI else f"{value!r} is out of range (1Gi to 16Ti)"
 
 
 def _replicas(value: int) -> str | None:

@@ -47,11 +47,15 @@ _QUANTITY = (
 )
 # Patterns are kept in the subset that both RE2 (API server) and Python's re accept.
 # No braces: Argo substitutes {{...}} in parameter values it passes on (see _NO_TEMPLATING).
-_URL = r"^https?://[^\s/?#@{}]+([/?#][^\s{}]*)?$"
+URL_PATTERN = r"^https?://[^\s/?#@{}]+([/?#][^\s{}]*)?$"
 # Free text without "{{", which Argo's templating would expand inside the Workflow.
 _NO_TEMPLATING = r"^([^{]|\{[^{])*\{?$"
-_IMAGE = r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
-_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+# Named groups (RE2 accepts them too) let the stack config check that images are pinned.
+IMAGE_PATTERN = (
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?P<digest>@sha256:[a-f0-9]{64})?$"
+)
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
@@ -102,7 +106,7 @@ SPEC_SCHEMA: dict[str, Any] = {
             "description": "Pages to analyse (http or https).",
             "minItems": 1,
             "maxItems": 50,
-            "items": _str("An http or https URL.", maxLength=2048, pattern=_URL),
+            "items": _str("An http or https URL.", maxLength=2048, pattern=URL_PATTERN),
         },
         "objective": _str(
             "What the analysis should find out (no '{{': Argo would expand it).",
@@ -126,9 +130,9 @@ SPEC_SCHEMA: dict[str, Any] = {
         "agentImage": _str(
             "Container image for the agent steps; defaults to the platform's agent image.",
             maxLength=512,
-            pattern=_IMAGE,
+            pattern=IMAGE_PATTERN,
         ),
-        "minioBucket": _str("Artifact bucket; defaults to the platform's bucket.", pattern=_BUCKET),
+        "minioBucket": _str("Artifact bucket; defaults to the platform's bucket.", pattern=BUCKET_PATTERN),
         "autoApproveThreshold": {
             "type": "number",
             "description": "Confidence at or above which the gate policy may auto-approve.",
