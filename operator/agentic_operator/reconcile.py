@@ -120,10 +120,12 @@ def admission_input(workload: Mapping[str, Any], settings: Settings) -> dict[str
     return {"workload": _workload_input(workload), "settings": _settings_input(workload, settings)}
 
 
-def gate_input(workload: Mapping[str, Any], status: argo.WorkflowStatus, settings: Settings) -> dict[str, Any]:
+def gate_input(
+    workload: Mapping[str, Any], spec: api.WorkloadSpec, status: argo.WorkflowStatus, settings: Settings
+) -> dict[str, Any]:
     return {
         **admission_input(workload, settings),
-        "threshold": api.parse(workload).threshold,
+        "threshold": spec.threshold,
         "progress": {
             "progress": status.progress,
             "total": status.nodes_total,
@@ -216,10 +218,11 @@ def reconcile(
     draft.status["observedGeneration"] = draft.generation
     phase = draft.status.get("phase")
 
-    errors = api.validate(workload)
-    if errors:
+    try:
+        spec = api.parse(workload)  # once: every step below reads this typed, defaulted spec
+    except api.InvalidWorkload as invalid:
         if phase not in api.TERMINAL_PHASES:
-            message = "; ".join(errors)
+            message = "; ".join(invalid.errors)
             draft.condition(st.ADMITTED, False, "InvalidSpec", message)
             draft.phase("Rejected", f"invalid spec: {message}", warning=True)
         _follow(draft, workload, workflow, settings, stop_if_running=True)
@@ -234,9 +237,9 @@ def reconcile(
         return draft.plan()
 
     if workflow is None:
-        _without_workflow(draft, workload, settings, observed)
+        _without_workflow(draft, workload, spec, settings, observed)
     else:
-        _with_workflow(draft, workload, workflow, settings, observed, human)
+        _with_workflow(draft, workload, spec, workflow, settings, observed, human)
     if human_error:
         _report_bad_approval(draft, human_error, before=st.condition(workload.get("status") or {}, st.APPROVED))
     return draft.plan()
@@ -252,7 +255,9 @@ def _report_bad_approval(draft: _Draft, error: str, *, before: Mapping[str, Any]
     draft.condition(st.APPROVED, None, "InvalidApproval", error)
 
 
-def _without_workflow(draft: _Draft, workload: Mapping[str, Any], settings: Settings, observed: Observations) -> None:
+def _without_workflow(
+    draft: _Draft, workload: Mapping[str, Any], spec: api.WorkloadSpec, settings: Settings, observed: Observations
+) -> None:
     status = draft.status
     if status.get("phase") in api.TERMINAL_PHASES:
         return
@@ -284,7 +289,6 @@ def _without_workflow(draft: _Draft, workload: Mapping[str, Any], settings: Sett
             return
         draft.condition(st.ADMITTED, True, "PolicyAllowed", "; ".join(decision.reasons) or "allowed")
 
-    spec = api.parse(workload)
     if observed.template_exists is None:
         draft.needs[NEED_TEMPLATE] = spec.template
         return
@@ -340,6 +344,7 @@ def _follow(
 def _with_workflow(
     draft: _Draft,
     workload: Mapping[str, Any],
+    spec: api.WorkloadSpec,
     workflow: Mapping[str, Any],
     settings: Settings,
     observed: Observations,
@@ -385,7 +390,7 @@ def _with_workflow(
         return
     gate = next((n for n in wf.suspend_nodes if n.display_name == pipeline.STEP_GATE), None)
     if gate is not None:
-        _at_gate(draft, workload, workflow, wf, gate, settings, observed, human)
+        _at_gate(draft, workload, spec, workflow, wf, gate, settings, observed, human)
     elif wf.phase in ("", "Pending"):
         draft.phase("Pending", wf.message or "waiting for Argo to start the Workflow")
     else:
@@ -420,6 +425,7 @@ def _approve_hint(workload: Mapping[str, Any]) -> str:
 def _at_gate(
     draft: _Draft,
     workload: Mapping[str, Any],
+    spec: api.WorkloadSpec,
     workflow: Mapping[str, Any],
     wf: argo.WorkflowStatus,
     gate: argo.SuspendNode,
@@ -427,7 +433,6 @@ def _at_gate(
     observed: Observations,
     human: Decision | None,
 ) -> None:
-    spec = api.parse(workload)
     meta = workflow["metadata"]
     started = st.parse_time(gate.started_at) or draft.now
     deadline = started + timedelta(seconds=spec.approval_seconds)
@@ -482,7 +487,7 @@ def _at_gate(
         # its view is on record whatever the outcome.
         decision = observed.decisions.get(GATE)
         if decision is None:
-            draft.needs[GATE] = gate_input(workload, wf, settings)
+            draft.needs[GATE] = gate_input(workload, spec, wf, settings)
             return
         if not isinstance(decision, PolicyUnavailable):
             decide("gate", decision)
