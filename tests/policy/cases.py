@@ -15,19 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentic_operator import api, pipeline
+from agentic_operator import pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE
 from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings
 from tests.factories import workload
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
-_DEFAULTS = Settings()
-SETTINGS = {
-    "defaultAgentImage": _DEFAULTS.default_agent_image,
-    "defaultBucket": _DEFAULTS.default_bucket,
-    "namespace": "team-a",
-}
 GOOD_OUTPUTS = {
     pipeline.STEP_SCRAPER: {"pages-fetched": "10", "pages-failed": "1"},
     pipeline.STEP_SCREENSHOTS: {"screenshots": "10"},
@@ -45,11 +39,12 @@ class Case:
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
-def admission_input(settings: Mapping[str, str] | None = None, **spec: Any) -> dict[str, Any]:
-    """The admission input for a workload with ``spec``, defaulted as the API server does."""
-    obj = workload(**spec)
-    obj["spec"] = api.apply_defaults(obj["spec"])
-    return {"workload": obj, "settings": dict(settings or SETTINGS)}
+def admission_input(settings: Settings | None = None, **spec: Any) -> dict[str, Any]:
+    """The admission input the operator sends for a workload with ``spec``."""
+    return reconcile.admission_input(workload(**spec), settings or Settings())
+
+
+SETTINGS = admission_input()["settings"]
 
 
 def gate_input(
@@ -228,7 +223,7 @@ ADMISSION_CASES = [
     Case(
         "default image from another registry",
         ADMISSION,
-        admission_input({**SETTINGS, "defaultAgentImage": "quay.io/x/agent:1"}),
+        admission_input(Settings(default_agent_image="quay.io/x/agent:1")),
         False,
         (
             'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',

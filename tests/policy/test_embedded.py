@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from agentic_operator import pipeline
+from agentic_operator import api, argo, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
 from agentic_operator.settings import Settings
+from tests import argo_sim
+from tests.factories import workload
 from tests.policy.cases import CASES, POLICY_DIR, Case, admission_input, configured_copy, gate_input
 from tests.policy.conftest import PolicyFor
 
@@ -130,3 +132,17 @@ def test_the_opa_client_does_not_need_regopy() -> None:
     code = "import sys, agentic_operator.policy as p; p.OpaClient('http://127.0.0.1:1'); print('regopy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_gate_cases_have_the_shape_the_operator_sends() -> None:
+    """The cases build gate inputs by hand (to inject malformed values); their shape must
+    stay the one reconcile.gate_input sends, or the policies are tested on fiction."""
+    wl = workload()
+    wf = argo_sim.run_until_gate(argo.build_workflow(wl))
+    sent = reconcile.gate_input(wl, api.parse(wl), argo.workflow_status(wf), Settings())
+    case = gate_input()
+    assert case.keys() == sent.keys() and case["progress"].keys() == sent["progress"].keys()
+    assert case["workload"] == sent["workload"] and case["settings"] == sent["settings"]
+    assert {step: set(v) for step, v in case["outputs"].items()} == {
+        step: set(v) for step, v in sent["outputs"].items()
+    }
