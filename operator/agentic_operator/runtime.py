@@ -70,8 +70,8 @@ class Runtime:
                     self.queue.retry(key)
                 else:
                     self.queue.forget(key)
-                if outcome.requeue_after is not None:
-                    self.queue.add(key, after=max(outcome.requeue_after, 0.001))
+                if outcome.requeue_after is not None:  # a deadline already past queues it now
+                    self.queue.add(key, after=outcome.requeue_after)
             finally:
                 self.queue.done(key)
 
@@ -85,7 +85,7 @@ class Runtime:
         """/healthz (alive), /readyz (started), /metrics (Prometheus)."""
 
         async def healthz(_: web.Request) -> web.Response:
-            alive = bool(self.tasks) and not any(t.done() for t in self.tasks if t is not asyncio.current_task())
+            alive = bool(self.tasks) and not any(t.done() for t in self.tasks)
             return web.Response(status=200 if alive else 503, text="ok" if alive else "workers stopped")
 
         async def readyz(_: web.Request) -> web.Response:
@@ -96,6 +96,7 @@ class Runtime:
 
         app = web.Application()
         app.add_routes([web.get("/healthz", healthz), web.get("/readyz", readyz), web.get("/metrics", metrics)])
+        # A scraper's keep-alive connection would otherwise hold shutdown for aiohttp's 60 s.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", self.settings.http_port).start()

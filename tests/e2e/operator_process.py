@@ -79,15 +79,17 @@ class OperatorProcess:
     def _ready(self) -> bool:
         assert self._proc is not None and self._proc.poll() is None, f"operator exited:\n{self.log()}"
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=1) as response:
-                return bool(response.status == 200)
+            return self.get("/readyz")[0] == 200
         except OSError:
             return False
 
+    def get(self, path: str) -> tuple[int, str]:
+        """An HTTP GET of the operator's own endpoint: status and body."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as response:
+            return int(response.status), response.read().decode()
+
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as response:
-            text: str = response.read().decode()
-            return text
+        return self.get("/metrics")[1]
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

@@ -252,6 +252,7 @@ def test_metrics_and_health(shared: tuple[Cluster, OperatorProcess], cluster: Cl
     submit(cluster, "counted")
     wait_phase(cluster, "counted", "Pending")
     text = shared[1].metrics()
+    assert shared[1].get("/healthz") == (200, "ok") and shared[1].get("/readyz") == (200, "ready")
     assert 'agentic_reconciles_total{result="ok"}' in text
     assert 'agentic_decisions_total{allowed="true",stage="admission"}' in text
     assert 'agentic_workloads{phase="Pending"}' in text
