@@ -45,7 +45,11 @@ class Store:
 
     Our writes are stored as soon as the API answers them, so the next reconcile reads
     its own writes even before the watch echoes them; a watch event older than what is
-    stored (comparable resourceVersions only) does not roll the cache back.
+    stored does not roll the cache back. Kubernetes calls resourceVersion opaque; watch
+    events arrive in order, so the only race is our write against an event already in
+    flight, and only integer versions (etcd revisions, kine's ids) are compared: any
+    other form falls back to "newest arrival wins".
+    Ref: https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions
     """
 
     def __init__(self) -> None:
