@@ -148,8 +148,6 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.scanning.disabled = True  # namespaces are listed explicitly
     settings.posting.level = logging.WARNING  # kopf's own Events only for problems
     settings.watching.server_timeout = 300  # re-list now and then, as informers do
-    settings.queueing.exit_timeout = 0.5  # per-object event queues: nothing to drain, we queue ourselves
-    settings.queueing.idle_timeout = 1.0
     runtime = _runtime(memo)
     runtime.tasks = [asyncio.create_task(runtime.serve_http(), name="http")]
     runtime.tasks += [asyncio.create_task(runtime.work(), name=f"worker-{i}") for i in range(runtime.settings.workers)]
