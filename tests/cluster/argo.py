@@ -75,16 +75,17 @@ class ArgoController:
         with contextlib.suppress(ApiException):
             core.create_namespace({"metadata": {"name": NAMESPACE}})
         self._write_config(core, create=True)
+        args = [
+            str(tool("workflow-controller")),
+            "--kubeconfig", str(self.cluster.kubeconfig),
+            "--namespace", NAMESPACE,
+            "--configmap", CONFIGMAP,
+            "--loglevel", "info",
+            "--log-format", "text",
+        ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                [
-                    str(tool("workflow-controller")),
-                    "--kubeconfig", str(self.cluster.kubeconfig),
-                    "--namespace", NAMESPACE,
-                    "--configmap", CONFIGMAP,
-                    "--loglevel", "info",
-                    "--log-format", "text",
-                ],  # fmt: skip
+                args,
                 env={**os.environ, "LEADER_ELECTION_DISABLE": "true"},
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -40,9 +40,7 @@ KUBE_VERSION = "v1.34.4"  # hack/tools.sh pins the same
 T = TypeVar("T")
 
 
-def wait_for(
-    check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
-) -> T:
+def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
     """Poll ``check`` until it returns something truthy; its last error names the wait."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
@@ -50,7 +48,13 @@ def wait_for(
         try:
             if result := check():
                 return result
-        except (ApiException, OSError, AssertionError, urllib3.exceptions.HTTPError, kubernetes.config.ConfigException) as exc:
+        except (
+            ApiException,
+            OSError,
+            AssertionError,
+            urllib3.exceptions.HTTPError,
+            kubernetes.config.ConfigException,
+        ) as exc:
             last = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}" + (f": {last}" if last else ""))
