@@ -12,19 +12,19 @@ parts (:mod:`tests.cluster.executor`).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import urllib.request
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import kubernetes.client
 import yaml
 from kubernetes.client.exceptions import ApiException
 
 from tests.cluster.controlplane import ControlPlane, wait_for
+from tests.cluster.kube import Kube
 from tests.tools import argo_crds, tool
 
 NAMESPACE = "argo"
@@ -34,24 +34,25 @@ HEALTH_URL = "http://127.0.0.1:6060/healthz"  # hard-coded in cmd/workflow-contr
 
 def install_crds(cluster: ControlPlane) -> list[str]:
     """Argo's CRDs (the minimal ones the chart installs), created and Established."""
-    api = kubernetes.client.ApiextensionsV1Api(cluster.client())
+    kube = cluster.kube()
     names = []
     for path in argo_crds():
         crd = yaml.safe_load(path.read_text())
         try:
-            api.create_custom_resource_definition(crd)
+            kube.create(crd)
         except ApiException as exc:
             if exc.status != 409:  # already there: a CRD is cluster-wide and kept
                 raise
         names.append(crd["metadata"]["name"])
     for name in names:
-        wait_for(lambda name=name: established(api, name), timeout=60, what=f"CRD {name} Established")
+        wait_for(partial(established, kube, name), timeout=60, what=f"CRD {name} Established")
     return names
 
 
-def established(api: kubernetes.client.ApiextensionsV1Api, name: str) -> bool:
-    crd = api.read_custom_resource_definition(name)
-    return any(c.type == "Established" and c.status == "True" for c in (crd.status.conditions or []))
+def established(kube: Kube, name: str) -> bool:
+    crd = kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 class ArgoController:
@@ -71,10 +72,9 @@ class ArgoController:
         self.stop()
 
     def start(self) -> None:
-        core = kubernetes.client.CoreV1Api(self.cluster.client())
-        with contextlib.suppress(ApiException):
-            core.create_namespace({"metadata": {"name": NAMESPACE}})
-        self._write_config(core, create=True)
+        kube = self.cluster.kube()
+        kube.namespace(NAMESPACE)
+        self._write_config(kube, create=True)
         args = [
             str(tool("workflow-controller")),
             "--kubeconfig", str(self.cluster.kubeconfig),
@@ -106,19 +106,21 @@ class ArgoController:
     def set_config(self, **values: Any) -> None:
         """Change the controller's ConfigMap; it applies the change while running."""
         self.config.update(values)
-        self._write_config(kubernetes.client.CoreV1Api(self.cluster.client()), create=False)
+        self._write_config(self.cluster.kube(), create=False)
 
-    def _write_config(self, core: kubernetes.client.CoreV1Api, *, create: bool) -> None:
+    def _write_config(self, kube: Kube, *, create: bool) -> None:
         data = {key: value if isinstance(value, str) else yaml.safe_dump(value) for key, value in self.config.items()}
-        body = {"metadata": {"name": CONFIGMAP, "namespace": NAMESPACE}, "data": data}
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE}}
         if create:
             try:
-                core.create_namespaced_config_map(NAMESPACE, body)
+                kube.create({**body, "data": data})
                 return
             except ApiException as exc:
                 if exc.status != 409:
                     raise
-        core.replace_namespaced_config_map(CONFIGMAP, NAMESPACE, body)
+        kube.patch(
+            "v1", "ConfigMap", CONFIGMAP, [{"op": "replace", "path": "/data", "value": data}], namespace=NAMESPACE
+        )
 
     def _healthy(self) -> bool:
         assert self._proc is not None and self._proc.poll() is None, f"workflow-controller exited:\n{self.log()}"

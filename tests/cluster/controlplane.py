@@ -34,6 +34,7 @@ import urllib3.exceptions
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from tests.cluster.kube import Kube
 from tests.tools import tool
 
 KUBE_VERSION = "v1.34.4"  # hack/tools.sh pins the same
@@ -129,11 +130,17 @@ class ControlPlane:
     def client(self, *, token: str | None = None) -> kubernetes.client.ApiClient:
         """An API client as the admin (the kubeconfig's client certificate) or as a token."""
         configuration = kubernetes.client.Configuration()
-        kubernetes.config.load_kube_config(str(self.kubeconfig), client_configuration=configuration)
+        kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+            str(self.kubeconfig), client_configuration=configuration
+        )
         if token is not None:
             configuration.cert_file = configuration.key_file = None
             configuration.api_key = {"authorization": f"Bearer {token}"}
         return kubernetes.client.ApiClient(configuration)
+
+    def kube(self, *, token: str | None = None) -> Kube:
+        """Plain-dict access (tests/cluster/kube.py) as the admin or as a token."""
+        return Kube(self.client(token=token))
 
     @property
     def server(self) -> str:
@@ -143,8 +150,11 @@ class ControlPlane:
     def token(self, namespace: str, service_account: str, *, seconds: int = 3600) -> str:
         """A bound token of a ServiceAccount (TokenRequest), as a pod of it would get."""
         core = kubernetes.client.CoreV1Api(self.client())
-        request = {"spec": {"audiences": [], "expirationSeconds": seconds}}
+        request = kubernetes.client.AuthenticationV1TokenRequest(
+            spec=kubernetes.client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+        )
         answer = core.create_namespaced_service_account_token(service_account, namespace, request)
+        assert answer.status is not None
         return str(answer.status.token)
 
     def kubeconfig_for(self, path: Path, *, token: str, namespace: str = "default") -> Path:
@@ -214,19 +224,17 @@ class ControlPlane:
 
     def _healthy(self) -> bool:
         with self.client() as api:
-            kubernetes.client.CoreV1Api(api).list_namespace(limit=1, _request_timeout=2)
+            kubernetes.client.VersionApi(api).get_code(_request_timeout=2)
         return True
 
     def _default_service_account(self) -> bool:
-        core = kubernetes.client.CoreV1Api(self.client())
-        core.read_namespaced_service_account("default", "default")
-        return True
+        return self.kube().find("v1", "ServiceAccount", "default", namespace="default") is not None
 
     def _create_node(self, name: str) -> None:
         """A node kwok manages (kwokctl's own fake-node shape): room for every test pod."""
-        core = kubernetes.client.CoreV1Api(self.client())
         capacity = {"cpu": "64", "memory": "256Gi", "pods": "250", "ephemeral-storage": "1Ti"}
-        core.create_node(
+        kube = self.kube()
+        kube.create(
             {
                 "apiVersion": "v1",
                 "kind": "Node",
@@ -238,7 +246,7 @@ class ControlPlane:
                 "status": {"allocatable": capacity, "capacity": capacity},
             }
         )
-        wait_for(lambda: _node_ready(core, name), timeout=self.timeout, what=f"node {name} Ready")
+        wait_for(lambda: _node_ready(kube.get("v1", "Node", name)), timeout=self.timeout, what=f"node {name} Ready")
 
     def logs(self, component: str) -> str:
         path = self.cluster_dir / "logs" / f"{component}.log"
@@ -255,6 +263,6 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _node_ready(core: kubernetes.client.CoreV1Api, name: str) -> bool:
-    node = core.read_node(name)
-    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+def _node_ready(node: dict[str, Any]) -> bool:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
