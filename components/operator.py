@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from agentic_operator import api, argo
+from agentic_operator import api, argo_names
 from components import bundle, podspec
 from components.base import Component, raw
 from components.config import OperatorConfig
@@ -62,9 +62,9 @@ def operator_rules() -> list[dict[str, Any]]:
         _rule(api.GROUP, [f"{api.PLURAL}/finalizers"], ["update"]),
         # Create and follow Workflows. update: resume is a full-object PUT (the Workflow
         # CRD has no status subresource); patch: stop/terminate set spec.shutdown.
-        _rule(argo.GROUP, [argo.WORKFLOWS], ["get", "list", "watch", "create", "update", "patch"]),
+        _rule(argo_names.GROUP, [argo_names.WORKFLOWS], ["get", "list", "watch", "create", "update", "patch"]),
         # The template must exist before a Workflow names it.
-        _rule(argo.GROUP, [argo.WORKFLOW_TEMPLATES], ["get"]),
+        _rule(argo_names.GROUP, [argo_names.WORKFLOW_TEMPLATES], ["get"]),
         # Events on AgentWorkloads (the operator's transitions, kopf's own errors): each
         # is a new Event, never an update of an earlier one.
         _rule("", ["events"], ["create"]),

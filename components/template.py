@@ -35,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import pipeline
-from agentic_operator.argo import API_VERSION
+from agentic_operator import api, pipeline
+from agentic_operator.argo_names import API_VERSION
 from agentic_operator.settings import Settings
 from components import podspec
 
@@ -257,7 +257,7 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "WorkflowTemplate",
-        "metadata": {"name": pipeline.TEMPLATE_NAME, "labels": podspec.labels("visual-analysis")},
+        "metadata": {"name": api.DEFAULT_TEMPLATE, "labels": podspec.labels("visual-analysis")},
         "spec": {
             "entrypoint": pipeline.ENTRYPOINT,
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,

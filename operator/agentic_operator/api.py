@@ -34,10 +34,32 @@ TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Rejected"})
 DECISION_STAGES = ("admission", "gate", "human", "timeout")
 MAX_DECISIONS = 20
 
+# The WorkflowTemplate a workload runs unless it names another; the platform installs
+# it under this name in every workload namespace.
 DEFAULT_TEMPLATE = "visual-analysis-template"
 DEFAULT_THRESHOLD = 0.95
 DEFAULT_EXECUTION_SECONDS = 7200
 DEFAULT_APPROVAL_SECONDS = 3600
+
+# A human decides at the gate with annotations (the spec is immutable):
+#   kubectl annotate aw NAME agentic.dev/approval=approved agentic.dev/approval-by=... ...
+APPROVAL = f"{GROUP}/approval"  # approved | rejected
+APPROVAL_BY = f"{GROUP}/approval-by"
+APPROVAL_REASON = f"{GROUP}/approval-reason"
+# A decision's ``source`` (status.decisions[].source, the gate's decided-by output) names a
+# human as ``annotation:<approval-by>``; anything else is a policy engine or the operator.
+_HUMAN_SOURCE = "annotation:"
+
+
+def human_source(actor: str) -> str:
+    """The decision source that records a human's annotation."""
+    return f"{_HUMAN_SOURCE}{actor}"
+
+
+def is_human_source(source: str) -> bool:
+    """Whether a decision source (read back from status or the gate's outputs) is a human."""
+    return source.startswith(_HUMAN_SOURCE)
+
 
 # A DNS-1123 label: also a valid Workflow name and label value (Argo puts the Workflow
 # name in pod labels, which allow at most 63 characters).
@@ -359,6 +381,14 @@ def apply_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
     return filled
 
 
+def job_id(obj: Mapping[str, Any]) -> str:
+    """The job id: ``spec.jobId``, else ``metadata.name``. It names the Workflow and the
+    artifact prefix ``job-<jobId>/``. Never raises: a malformed object reads as empty."""
+    spec, meta = obj.get("spec"), obj.get("metadata")
+    explicit = spec.get("jobId") if isinstance(spec, Mapping) else None
+    return str(explicit or (meta.get("name", "") if isinstance(meta, Mapping) else ""))
+
+
 def validate(obj: Mapping[str, Any]) -> list[str]:
     """Every problem with an AgentWorkload, each message starting with the field's path."""
     spec = obj.get("spec") if isinstance(obj, Mapping) else None
@@ -367,7 +397,7 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
     spec = apply_defaults(spec)
     errors = sorted((_message(e) for e in _SPEC_VALIDATOR.iter_errors(spec)), key=lambda m: m.split(":")[0])
     if "jobId" not in spec:
-        name = str((obj.get("metadata") or {}).get("name", ""))
+        name = job_id(obj)
         if not (len(name) <= 63 and re.match(JOB_ID_PATTERN, name)):
             errors.append(
                 f"spec.jobId: required because metadata.name {name!r} is not a valid job id "
@@ -443,7 +473,11 @@ class InvalidWorkload(ValueError):
 
 @dataclass(frozen=True)
 class WorkloadSpec:
-    """A validated, defaulted AgentWorkload spec, for the code that acts on it."""
+    """A validated, defaulted AgentWorkload spec, for the code that acts on it.
+
+    ``defaulted`` is the same spec as a document (camelCase, schema defaults filled in, as
+    the API server stores it): what the policies are given.
+    """
 
     job_id: str
     target_urls: tuple[str, ...]
@@ -455,6 +489,7 @@ class WorkloadSpec:
     execution_seconds: int
     approval_seconds: int
     resources: Mapping[str, Mapping[str, str]]
+    defaulted: Mapping[str, Any]
 
 
 def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
@@ -469,7 +504,7 @@ def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
         for kind, quantities in (spec.get("resources") or {}).items()
     }
     return WorkloadSpec(
-        job_id=spec.get("jobId") or obj["metadata"]["name"],
+        job_id=job_id(obj),
         target_urls=tuple(spec["targetUrls"]),
         objective=spec["objective"],
         template=spec["workflowTemplateRef"]["name"],
@@ -479,4 +514,5 @@ def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
         execution_seconds=timeouts["executionSeconds"],
         approval_seconds=timeouts["approvalSeconds"],
         resources=resources,
+        defaulted=spec,
     )

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import NotFoundException
 
-from agentic_operator import argo, pipeline
+from agentic_operator import api, argo, pipeline
 from agentic_operator.policy import EmbeddedPolicy
 from components.bundle import operator_source
 from components.operator import operator_rules
@@ -36,7 +36,7 @@ LOW_CONFIDENCE = {"dom-extractor": {"confidence": "0.42", "elements": "120"}}
 TEMPLATE = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "WorkflowTemplate",
-    "metadata": {"name": pipeline.TEMPLATE_NAME},
+    "metadata": {"name": api.DEFAULT_TEMPLATE},
     "spec": {"entrypoint": pipeline.ENTRYPOINT},
 }
 

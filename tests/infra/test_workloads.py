@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_operator import pipeline
+from agentic_operator import api
 from components import template
 from tests.infra.harness import Registered, Run, generated, is_secret
 from tests.infra.k8s import WORKFLOW_TEMPLATE
@@ -76,7 +76,7 @@ def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Ru
         manifest = resource.manifest
         assert manifest["metadata"] == {**expected["metadata"], "namespace": ns}
         assert manifest["spec"] == expected["spec"]
-        assert manifest["metadata"]["name"] == pipeline.TEMPLATE_NAME
+        assert manifest["metadata"]["name"] == api.DEFAULT_TEMPLATE
 
 
 def test_the_template_waits_for_argo_and_what_it_refers_to(dev_stack: Run) -> None:

@@ -14,8 +14,8 @@ from agentic_operator import api, argo, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
 from agentic_operator.settings import Settings
-from tests import argo_sim
-from tests.factories import workload
+from tests import argo_sim, factories
+from tests.factories import workflow, workload
 from tests.policy.cases import CASES, POLICY_DIR, Case, admission_input, configured_copy, gate_input
 from tests.policy.conftest import PolicyFor
 
@@ -138,8 +138,8 @@ def test_the_gate_cases_have_the_shape_the_operator_sends() -> None:
     """The cases build gate inputs by hand (to inject malformed values); their shape must
     stay the one reconcile.gate_input sends, or the policies are tested on fiction."""
     wl = workload()
-    wf = argo_sim.run_until_gate(argo.build_workflow(wl))
-    sent = reconcile.gate_input(wl, api.parse(wl), argo.workflow_status(wf), Settings())
+    wf = argo_sim.run_until_gate(workflow(wl))
+    sent = reconcile.gate_input(wl, api.parse(wl), argo.workflow_status(wf), factories.SETTINGS)
     case = gate_input()
     assert case.keys() == sent.keys() and case["progress"].keys() == sent["progress"].keys()
     assert case["workload"] == sent["workload"] and case["settings"] == sent["settings"]
