@@ -40,7 +40,12 @@ MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
 PYTHON_IMAGE = "python:3.11.16-slim"
 OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
-_TEMPLATE_DEFAULTS = TemplateSettings(ArtifactStore(endpoint=""))
+# The platform's defaults: the template's parameter defaults and, through the operator's
+# environment (AGENTIC_DEFAULT_*), the operator's, for workloads that do not name their own.
+DEFAULT_BUCKET = "agentic-artifacts"
+DEFAULT_AGENT_IMAGE = "ghcr.io/agentic-dev/agent:0.1.0"
+BROWSERLESS_URL = "http://browserless.browserless.svc.cluster.local:3000"
+LITELLM_URL = "http://litellm.litellm.svc.cluster.local:4000"
 
 
 class ConfigError(ValueError):
@@ -154,7 +159,7 @@ FIELDS: dict[str, Field] = {
     "minio.image": Field(str, MINIO_IMAGE, _image, "MinIO server image (pinned)."),
     "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, _image, "MinIO client (mc) image for the bucket Job."),
     "minio.storageSize": Field(str, "10Gi", _storage_size, "MinIO volume size (1Gi to 16Ti)."),
-    "minio.bucket": Field(str, _TEMPLATE_DEFAULTS.artifacts.bucket, _bucket, "Artifact bucket."),
+    "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
     "minio.rootPassword": Field(str, None, _credential, "MinIO root password (secret; generated if unset).", True),
     "minio.artifactAccessKey": Field(
@@ -168,9 +173,9 @@ FIELDS: dict[str, Field] = {
     "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
     "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
-    "template.agentImage": Field(str, _TEMPLATE_DEFAULTS.agent_image, _image, "Default agent image."),
-    "template.browserlessUrl": Field(str, _TEMPLATE_DEFAULTS.browserless_url, _url, "Browserless URL for steps."),
-    "template.litellmUrl": Field(str, _TEMPLATE_DEFAULTS.litellm_url, _url, "LiteLLM URL for steps."),
+    "template.agentImage": Field(str, DEFAULT_AGENT_IMAGE, _image, "Default agent image."),
+    "template.browserlessUrl": Field(str, BROWSERLESS_URL, _url, "Browserless URL for steps."),
+    "template.litellmUrl": Field(str, LITELLM_URL, _url, "LiteLLM URL for steps."),
     "template.databaseDsn": Field(
         str, None, _dsn, "Database DSN for steps (secret; a Secret read via secretKeyRef).", True
     ),
@@ -343,6 +348,19 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
 
 
+def template_settings(
+    namespace: str,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    agent_image: str = DEFAULT_AGENT_IMAGE,
+    browserless_url: str = BROWSERLESS_URL,
+    litellm_url: str = LITELLM_URL,
+) -> TemplateSettings:
+    """The template's settings for a platform in ``namespace`` (MinIO's), defaults as above."""
+    store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=bucket)
+    return TemplateSettings(store, agent_image, browserless_url, litellm_url)
+
+
 def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OPERATOR_DIR) -> PlatformConfig:
     """Read and check the whole stack configuration, or raise :class:`ConfigError`."""
     errors: list[str] = []
@@ -353,13 +371,14 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(errors))
 
     namespace, workloads = values["namespace"], tuple(values["workloadNamespaces"])
-    store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=values["minio.bucket"])
-    template = TemplateSettings(
-        artifacts=store,
+    template = template_settings(
+        namespace,
+        bucket=values["minio.bucket"],
         agent_image=values["template.agentImage"],
         browserless_url=values["template.browserlessUrl"],
         litellm_url=values["template.litellmUrl"],
     )
+    store = template.artifacts
     return PlatformConfig(
         namespace=namespace,
         workload_namespaces=workloads,

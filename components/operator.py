@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from agentic_operator import api, argo_names
+from agentic_operator import api, argo_names, settings
 from components import bundle, podspec
 from components.base import Component, raw
 from components.config import OperatorConfig
@@ -72,20 +72,20 @@ def operator_rules() -> list[dict[str, Any]]:
 
 
 def environment(config: OperatorConfig) -> list[dict[str, str]]:
-    """The ``AGENTIC_*`` settings (read by ``agentic_operator.settings``)."""
-    values = {
-        "AGENTIC_NAMESPACES": ",".join(config.workload_namespaces),
-        "AGENTIC_OPA_URL": f"http://127.0.0.1:{OPA_PORT}",
-        "AGENTIC_DEFAULT_AGENT_IMAGE": config.default_agent_image,
-        "AGENTIC_DEFAULT_BUCKET": config.default_bucket,
-        "AGENTIC_RESYNC_SECONDS": str(config.resync_seconds),
-        "AGENTIC_HTTP_PORT": str(HTTP_PORT),
-        "AGENTIC_LOG_FORMAT": "json",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "HOME": "/tmp",
-    }
-    return [{"name": k, "value": v} for k, v in values.items()]
+    """The operator's settings (``agentic_operator.settings.TABLE``), then the process's own."""
+    operator = settings.environment(
+        {
+            "namespaces": config.workload_namespaces,
+            "opa_url": f"http://127.0.0.1:{OPA_PORT}",
+            "default_agent_image": config.default_agent_image,
+            "default_bucket": config.default_bucket,
+            "resync_seconds": config.resync_seconds,
+            "http_port": HTTP_PORT,
+            "log_format": "json",
+        }
+    )
+    process = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
+    return [{"name": k, "value": v} for k, v in {**operator, **process}.items()]
 
 
 def _opa(config: OperatorConfig) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from typing import Any
 
 from agentic_operator import api, argo
 from agentic_operator.settings import Settings
+from components import config
 
-SETTINGS = Settings()
+# The operator's settings as the platform's defaults make them.
+SETTINGS = Settings(default_agent_image=config.DEFAULT_AGENT_IMAGE, default_bucket=config.DEFAULT_BUCKET)
 
 
 def workload(

@@ -20,8 +20,10 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from agentic_operator import settings
 from tests import argo_sim
 from tests.e2e.cluster import Cluster
+from tests.factories import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +63,9 @@ class OperatorProcess:
             "KUBECONFIG": str(cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace)),
             "AGENTIC_OPA_TIMEOUT_SECONDS": "0.5",
             "AGENTIC_API_TIMEOUT_SECONDS": "1",
+            **settings.environment(
+                {"default_agent_image": SETTINGS.default_agent_image, "default_bucket": SETTINGS.default_bucket}
+            ),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

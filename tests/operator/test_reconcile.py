@@ -21,13 +21,12 @@ from agentic_operator.reconcile import (
     StopWorkflow,
     reconcile,
 )
-from agentic_operator.settings import Settings
-from tests import argo_sim
+from tests import argo_sim, factories
 from tests.factories import workflow, workload
 
 GATE_START = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)  # argo_sim.T0
 NOW = GATE_START + timedelta(minutes=5)
-SETTINGS = Settings()
+SETTINGS = factories.SETTINGS
 ALLOW = Decision(True, ("ok",), "opa:test")
 DENY = Decision(False, ("confidence 0.42 < 0.95",), "opa:test")
 DOWN = PolicyUnavailable("OPA unreachable at http://127.0.0.1:8181: connection refused")

@@ -234,7 +234,7 @@ ADMISSION_CASES = [
     Case(
         "default image from another registry",
         ADMISSION,
-        admission_input(Settings(default_agent_image="quay.io/x/agent:1")),
+        admission_input(dataclasses.replace(factories.SETTINGS, default_agent_image="quay.io/x/agent:1")),
         False,
         (
             'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,6 @@ import pytest
 from agentic_operator import api, argo, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
-from agentic_operator.settings import Settings
 from tests import argo_sim, factories
 from tests.factories import workflow, workload
 from tests.policy.cases import CASES, POLICY_DIR, Case, admission_input, configured_copy, gate_input
@@ -120,9 +120,11 @@ def test_concurrent_calls_get_their_own_answers(embedded: EmbeddedPolicy) -> Non
 
 def test_the_settings_choose_the_engine() -> None:
     """policy_dir set: in-process Rego; else the OPA sidecar at opa_url with its timeout."""
-    embedded = policy_from_settings(Settings(policy_dir=str(POLICY_DIR)))
+    embedded = policy_from_settings(dataclasses.replace(factories.SETTINGS, policy_dir=str(POLICY_DIR)))
     assert isinstance(embedded, EmbeddedPolicy) and embedded.policy_dir == POLICY_DIR
-    client = policy_from_settings(Settings(opa_url="http://127.0.0.1:9999", opa_timeout_seconds=0.5))
+    client = policy_from_settings(
+        dataclasses.replace(factories.SETTINGS, opa_url="http://127.0.0.1:9999", opa_timeout_seconds=0.5)
+    )
     assert isinstance(client, OpaClient)
     assert (client.url, client.timeout) == ("http://127.0.0.1:9999", 0.5)
 
