@@ -55,19 +55,19 @@ class ConfigError(ValueError):
 # ---------------------------------------------------------------------------------------
 # Checks: each returns a problem (without echoing secret values) or None.
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 # The AgentWorkload schema's own patterns: a platform default is then valid in a spec too.
-_IMAGE = re.compile(api.IMAGE_PATTERN)
+_DNS_LABEL = api.python_pattern(api.DNS_LABEL_PATTERN)
+_IMAGE = api.python_pattern(api.IMAGE_PATTERN)
 # A tag pins a build when it carries a full version, a MinIO release stamp or a commit.
 _PINNED_TAG = re.compile(r"(\d+\.\d+\.\d+|RELEASE\.\d{4}-|(^|[^0-9a-f])[0-9a-f]{7,40}($|[^0-9a-f]))")
-_URL = re.compile(api.URL_PATTERN)
-_BUCKET = re.compile(api.BUCKET_PATTERN)
+_URL = api.python_pattern(api.URL_PATTERN)
+_BUCKET = api.python_pattern(api.BUCKET_PATTERN)
 _GI = 2**30
 
 
 def _namespace(value: str) -> str | None:
-    if not _DNS_LABEL.match(value):
+    if len(value) > 63 or not _DNS_LABEL.match(value):
         return f"{value!r} is not a valid namespace name (a DNS-1123 label: lowercase letters, digits, '-')"
     if value.startswith("kube-"):
         return f"{value!r} is reserved for Kubernetes"
@@ -106,8 +106,9 @@ def _url(value: str) -> str | None:
 
 
 def _bucket(value: str) -> str | None:
-    ok = _BUCKET.match(value) and ".." not in value
-    return None if ok else f"{value!r} is not a valid bucket name (3-63 of a-z, 0-9, '.', '-')"
+    if _BUCKET.match(value):
+        return None
+    return f"{value!r} is not a valid bucket name (3-63 of a-z, 0-9 and '-', starting and ending with a letter or digit; no dots)"
 
 
 def _storage_size(value: str) -> str | None:

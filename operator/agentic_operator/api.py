@@ -13,6 +13,7 @@ Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,15 +62,22 @@ def is_human_source(source: str) -> bool:
     return source.startswith(_HUMAN_SOURCE)
 
 
-# A DNS-1123 label: also a valid Workflow name and label value (Argo puts the Workflow
-# name in pod labels, which allow at most 63 characters).
-JOB_ID_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Patterns shared by the CRD (evaluated by the API server with RE2), validate() and the
+# stack config (Python's re, through python_pattern()) and policies/data.json (OPA, RE2).
+# They keep to what both engines read alike: no \s, \d or \b (their classes differ), and
+# a final $, which python_pattern() makes mean end of text for Python too (Python's $ also
+# matches before a trailing newline). tests/test_shared_patterns.py holds every copy to it.
+
+# A DNS-1123 label (at most 63 characters, checked beside it): a namespace, and a job id,
+# which is also a valid Workflow name and label value (Argo puts the Workflow name in pod
+# labels, which allow at most 63 characters).
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+JOB_ID_PATTERN = DNS_LABEL_PATTERN
 _QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
-# Patterns are kept in the subset that both RE2 (API server) and Python's re accept.
 # No braces: Argo substitutes {{...}} in parameter values it passes on (see _NO_TEMPLATING).
-URL_PATTERN = r"^https?://[^\s/?#@{}]+([/?#][^\s{}]*)?$"
+URL_PATTERN = r"^https?://[^\t\n\f\r /?#@{}]+([/?#][^\t\n\f\r {}]*)?$"
 # Free text without "{{", which Argo's templating would expand inside the Workflow.
 _NO_TEMPLATING = r"^([^{]|\{[^{])*\{?$"
 # Named groups (RE2 accepts them too) let the stack config check that images are pinned.
@@ -77,8 +85,22 @@ IMAGE_PATTERN = (
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?P<digest>@sha256:[a-f0-9]{64})?$"
 )
-BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+# An artifact bucket: 3 to 63 of a-z, 0-9 and '-', starting and ending with a letter or
+# digit. S3 and MinIO also accept dots, but then also require no "..", no ".-" or "-.",
+# and no IP-address form, which one pattern with the length bound cannot say; and a
+# dotted name breaks virtual-hosted-style TLS (the bucket becomes extra DNS labels under
+# the wildcard certificate), which is why AWS advises against dots. The dot-free subset
+# is accepted by every S3 implementation and is the one rule here, in the CRD, the stack
+# config (minio.bucket) and the admission policy (policies/data.json bucket_pattern).
+# Ref: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+@functools.cache
+def python_pattern(pattern: str) -> re.Pattern[str]:
+    """A shared pattern compiled for Python, meaning what it means to RE2 (see above)."""
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
 
 
 def _str(description: str, **rules: Any) -> dict[str, Any]:
@@ -338,7 +360,14 @@ def _closed(schema: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_SPEC_VALIDATOR = jsonschema.Draft7Validator(_closed(SPEC_SCHEMA))
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
+    """jsonschema's ``pattern`` keyword, with the pattern read as RE2 reads it."""
+    if validator.is_type(instance, "string") and not python_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_VALIDATOR = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+_SPEC_VALIDATOR = _VALIDATOR(_closed(SPEC_SCHEMA))
 
 
 def _field(path: Any) -> str:
@@ -398,7 +427,7 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
     errors = sorted((_message(e) for e in _SPEC_VALIDATOR.iter_errors(spec)), key=lambda m: m.split(":")[0])
     if "jobId" not in spec:
         name = job_id(obj)
-        if not (len(name) <= 63 and re.match(JOB_ID_PATTERN, name)):
+        if not (len(name) <= 63 and python_pattern(JOB_ID_PATTERN).match(name)):
             errors.append(
                 f"spec.jobId: required because metadata.name {name!r} is not a valid job id "
                 f"(at most 63 characters matching {JOB_ID_PATTERN})"

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agentic_operator.api import DNS_LABEL_PATTERN, python_pattern
+
 PREFIX = "AGENTIC_"
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_NAMESPACE = python_pattern(DNS_LABEL_PATTERN)
 _REQUIRED = dataclasses.MISSING
 
 
