@@ -20,7 +20,7 @@ from agentic_operator.decision import ADMISSION
 from agentic_operator.policy import EmbeddedPolicy
 from agentic_operator.settings import TABLE
 from components import bundle, config
-from tests.factories import workload
+from testkit.factories import workload
 from tests.policy.cases import admission_input
 
 SHARED = {

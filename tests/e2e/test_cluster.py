@@ -36,8 +36,8 @@ from kubernetes.client.exceptions import (
 )
 
 from agentic_operator import api, argo_names
-from tests.e2e.cluster import SHUTDOWN_GRACE, Cluster
-from tests.factories import workload
+from testkit.apiserver.cluster import SHUTDOWN_GRACE, Cluster
+from testkit.factories import workload
 
 pytestmark = pytest.mark.e2e
 

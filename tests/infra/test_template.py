@@ -12,7 +12,7 @@ from hera.workflows.models import WorkflowTemplate
 
 from agentic_operator import pipeline
 from components import podspec, template
-from tests import factories
+from testkit import factories
 from tests.infra import argo_rules
 
 SETTINGS = template.TemplateSettings(

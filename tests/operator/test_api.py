@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from agentic_operator import api
-from tests.factories import workload
+from testkit.factories import workload
 
 SCHEMA = api.crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 CRD_VALIDATOR = jsonschema.Draft7Validator(SCHEMA)

@@ -13,8 +13,8 @@ import pytest
 
 from agentic_operator import argo, pipeline
 from agentic_operator.settings import Settings
-from tests import argo_sim
-from tests.factories import workflow, workload
+from testkit import argo_sim
+from testkit.factories import workflow, workload
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

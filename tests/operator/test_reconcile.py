@@ -21,8 +21,8 @@ from agentic_operator.reconcile import (
     StopWorkflow,
     reconcile,
 )
-from tests import argo_sim, factories
-from tests.factories import workflow, workload
+from testkit import argo_sim, factories
+from testkit.factories import workflow, workload
 
 GATE_START = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)  # argo_sim.T0
 NOW = GATE_START + timedelta(minutes=5)

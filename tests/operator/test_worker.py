@@ -10,8 +10,8 @@ from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.metrics import Metrics
 from agentic_operator.worker import Store, owner_key, workflow_name
-from tests.factories import workflow, workload
-from tests.world import StubPolicy, World
+from testkit.factories import workflow, workload
+from testkit.world import StubPolicy, World
 
 KEY = ("team-a", "demo")
 ALLOW = Decision(True, ("ok",), "stub")

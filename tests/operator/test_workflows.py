@@ -14,9 +14,9 @@ from agentic_operator.workflows import (
     WorkflowManager,
     WorkflowNotFoundError,
 )
-from tests import argo_sim
-from tests.factories import workflow, workload
-from tests.fake_k8s import FakeCustomObjects
+from testkit import argo_sim
+from testkit.factories import workflow, workload
+from testkit.fake_k8s import FakeCustomObjects
 
 DECISION = {"decision": "approved", "decided-by": "policy", "reason": "ok"}
 GATE = "displayName=approval-gate"

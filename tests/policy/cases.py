@@ -20,8 +20,8 @@ from agentic_operator import api, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE
 from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings
-from tests import factories
-from tests.factories import workload
+from testkit import factories
+from testkit.factories import workload
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 GOOD_OUTPUTS = {

@@ -14,8 +14,8 @@ import pytest
 from agentic_operator import api, argo, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
-from tests import argo_sim, factories
-from tests.factories import workflow, workload
+from testkit import argo_sim, factories
+from testkit.factories import workflow, workload
 from tests.policy.cases import CASES, POLICY_DIR, Case, admission_input, configured_copy, gate_input
 from tests.policy.conftest import PolicyFor
 

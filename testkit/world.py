@@ -16,8 +16,8 @@ from agentic_operator.kube import Kube
 from agentic_operator.metrics import Metrics
 from agentic_operator.worker import Store, Worker
 from agentic_operator.workflows import WorkflowManager
-from tests import argo_sim, factories
-from tests.fake_k8s import FakeCustomObjects, FakeEvents
+from testkit import argo_sim, factories
+from testkit.fake_k8s import FakeCustomObjects, FakeEvents
 
 NOW = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
 
