@@ -1,6 +1,6 @@
 """Stack configuration: the only module that reads it (what ``pulumi.Config`` reads).
 
-:func:`load` reads every ``agentic-platform:*`` key once, checks all of them, and returns
+:func:`load` reads every ``agentic-platform:*`` key once, through ``pulumi.Config``, checks all of them, and returns
 frozen, typed objects; any problem stops the program *before a resource is registered*,
 with one error that names each bad key (``agentic-platform:minio.storageSize: ...``).
 Every key has a default that suits a local kind cluster, so ``Pulumi.dev.yaml`` only says
@@ -28,13 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
+import yaml
 
 from agentic_operator import api
 from components import bundle
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
 PROJECT = "agentic-platform"
+# Where Pulumi keeps the stack settings files: the project directory (Pulumi.yaml sets no
+# stackConfigDir).
+STACK_CONFIG_DIR = bundle.ROOT
 ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-helm at this version
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
@@ -252,19 +255,45 @@ def _full(key: str) -> str:
     return f"{PROJECT}:{key}"
 
 
-def _raw() -> tuple[dict[str, Any], set[str]]:
-    """This project's keys (without the prefix) and which are secret, as the runtime has them.
+def _secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"secure"}
 
-    Read from the runtime's config map rather than key by key through ``pulumi.Config``,
-    which cannot list keys: the unknown-key check needs the whole set. The language host
-    fills that map from ``PULUMI_CONFIG`` and ``PULUMI_CONFIG_SECRET_KEYS``.
+
+def _stack_file() -> tuple[set[str], set[str]]:
+    """This project's keys in the stack settings file (without the prefix), and the secret ones.
+
+    ``pulumi.Config`` reads a key's value but can neither list the keys nor say whether a
+    value was set with ``--secret``; the stack settings file (``Pulumi.<stack>.yaml``, a
+    documented format) says both: a secret is stored as ``{secure: ...}``, and a group set
+    with ``--path --secret`` holds such members (the whole group then counts as secret, as
+    Pulumi treats it). No file: nothing was set.
+    Ref: https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/
     """
-    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret = {k for k in values if runtime_config.is_config_secret(k)}
-    secret |= set(runtime_config.get_config_secret_keys_env())
+    path = STACK_CONFIG_DIR / f"Pulumi.{pulumi.get_stack()}.yaml"
+    document = yaml.safe_load(path.read_text()) if path.is_file() else None
     prefix = _full("")
-    raw = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    return raw, {k[len(prefix) :] for k in secret if k.startswith(prefix)}
+    keys, secret = set(), set()
+    for full, value in ((document or {}).get("config") or {}).items():
+        if not str(full).startswith(prefix):
+            continue
+        key = str(full)[len(prefix) :]
+        keys.add(key)
+        members = value.items() if isinstance(value, Mapping) and not _secure(value) else ()
+        if _secure(value) or any(_secure(v) for _, v in members):
+            secret.add(key)
+    return keys, secret
+
+
+def _raw() -> tuple[dict[str, Any], set[str]]:
+    """This project's values, read key by key through ``pulumi.Config``, and the secret keys.
+
+    Every key the stack file names is read (so an unknown one can be named), and every key
+    the program knows (so values from elsewhere, e.g. ``pulumi up --config``, count too).
+    """
+    config = pulumi.Config(PROJECT)
+    keys, secret = _stack_file()
+    raw = {key: value for key in sorted(keys | set(FIELDS) | _GROUPS) if (value := config.get(key)) is not None}
+    return raw, secret
 
 
 def _decode(value: Any, kind: type) -> Any:
