@@ -23,13 +23,12 @@ from typing import Any
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from tests.cluster.controlplane import ControlPlane, wait_for
+from tests.cluster.controlplane import ControlPlane, free_port, wait_for
 from tests.cluster.kube import Kube
 from tests.tools import argo_crds, tool
 
 NAMESPACE = "argo"
 CONFIGMAP = "workflow-controller-configmap"
-HEALTH_URL = "http://127.0.0.1:6060/healthz"  # hard-coded in cmd/workflow-controller
 
 
 def install_crds(cluster: ControlPlane) -> list[str]:
@@ -60,7 +59,10 @@ class ArgoController:
 
     def __init__(self, cluster: ControlPlane, workdir: Path, *, config: Mapping[str, Any] | None = None) -> None:
         self.cluster, self.workdir = cluster, workdir
-        self.config = dict(config or {})
+        # Its /healthz port (6060) is hard-coded: several controllers on one machine (other
+        # sessions) would share it. Readiness is read from its metrics, on a port of its own.
+        self.metrics_port = free_port()
+        self.config = {"metricsConfig": {"enabled": True, "port": self.metrics_port, "secure": False}, **(config or {})}
         self.log_path = workdir / "workflow-controller.log"
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -124,7 +126,7 @@ class ArgoController:
 
     def _healthy(self) -> bool:
         assert self._proc is not None and self._proc.poll() is None, f"workflow-controller exited:\n{self.log()}"
-        with urllib.request.urlopen(HEALTH_URL, timeout=2) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as answer:
             return bool(answer.status == 200)
 
     def log(self) -> str:
