@@ -7,7 +7,9 @@ Ordering (explicit ``depends_on``; the rest follows from Outputs):
 - each workload namespace before what lives in it (inside ``WorkloadNamespace``);
 - the MinIO StatefulSet before the bucket Job (inside ``Minio``);
 - the AgentWorkload CRD and the workload namespaces (where its Roles go) before the
-  operator, so it never starts watching a resource or namespace that is not there.
+  operator, so it never starts watching a resource or namespace that is not there;
+- the approval admission policy before the operator, so no approval it acts on was
+  written without the server's check.
 
 Ref: https://www.pulumi.com/docs/iac/concepts/options/dependson/
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import pulumi
 
 from agentic_operator import api
+from components.approval import ApprovalConfig, ApprovalPolicy
 from components.argo import ArgoWorkflows
 from components.base import Component
 from components.config import PlatformConfig
@@ -33,6 +36,7 @@ class AgenticPlatform(Component):
         super().__init__("agentic:platform:AgenticPlatform", name, opts)
         self.namespace = self.namespace_child(config.namespace, component="agentic-platform", enforce="restricted")
         self.crd = AgentWorkloadCrd(self.named("crd"), api.crd(), opts=self.child())
+        self.approvals = ApprovalPolicy(self.named("approvals"), ApprovalConfig(), opts=self.child(self.crd))
         self.argo = ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
         self.minio = Minio(self.named("minio"), config.minio, opts=self.child(self.namespace))
         self.workloads = [
@@ -51,7 +55,9 @@ class AgenticPlatform(Component):
             for namespace in config.workload_namespaces
         ]
         self.operator = Operator(
-            self.named("operator"), config.operator, opts=self.child(self.namespace, self.crd, *self.workloads)
+            self.named("operator"),
+            config.operator,
+            opts=self.child(self.namespace, self.crd, self.approvals, *self.workloads),
         )
         self.register_outputs(
             {
@@ -61,5 +67,6 @@ class AgenticPlatform(Component):
                 "bucket": self.minio.bucket,
                 "argo_namespace": self.argo.namespace_name,
                 "argo_server_service": self.argo.server_service,
+                "approver_role": self.approvals.role.metadata.apply(lambda m: m.name),
             }
         )

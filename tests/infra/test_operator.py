@@ -42,7 +42,11 @@ def test_rbac_is_namespaced_and_exactly_what_the_operator_uses(dev_stack: Run) -
     for binding in bindings:
         assert binding["roleRef"]["kind"] == "Role"
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": operator.NAME, "namespace": "agentic-system"}]
-    assert not [r for r in dev_stack.resources if "ClusterRole" in r.type]
+    # Nothing cluster-wide is bound at all; the one ClusterRole is for human approvers.
+    assert not [r for r in dev_stack.resources if "ClusterRoleBinding" in r.type]
+    assert [r.manifest["metadata"]["name"] for r in dev_stack.resources if "ClusterRole" in r.type] == [
+        "agentic-approver"
+    ]
 
 
 def test_one_replica_replaced_not_rolled(dev_stack: Run) -> None:

@@ -21,7 +21,13 @@ from tests.infra.k8s import all_pods
 # 1.37.0 ships schemas for 1.25 to 1.37): a field newer than this fails here.
 KUBERNETES_VERSION = "1.34.0"
 NOT_BUILT_IN = ("kubernetes:helm.sh/", "kubernetes:argoproj.io/")
-CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+}
 
 
 def built_ins(run: Run) -> list[dict[str, Any]]:
@@ -35,6 +41,7 @@ def test_the_components_of_the_platform(dev_stack: Run) -> None:
     assert components == {
         "agentic:platform:AgenticPlatform": 1,
         "agentic:crd:AgentWorkloadCrd": 1,
+        "agentic:approval:ApprovalPolicy": 1,
         "agentic:argo:ArgoWorkflows": 1,
         "agentic:minio:Minio": 1,
         "agentic:workloads:WorkloadNamespace": 2,
@@ -47,6 +54,7 @@ def test_the_components_of_the_platform(dev_stack: Run) -> None:
     [
         "agentic:platform:AgenticPlatform",
         "agentic:crd:AgentWorkloadCrd",
+        "agentic:approval:ApprovalPolicy",
         "agentic:argo:ArgoWorkflows",
         "agentic:minio:Minio",
         "agentic:workloads:WorkloadNamespace",
@@ -70,6 +78,9 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
     assert kinds == {
         "Namespace": 4,  # platform, argo, team-a, team-b
         "CustomResourceDefinition": 1,
+        "ClusterRole": 1,  # agentic-approver
+        "ValidatingAdmissionPolicy": 1,  # approvals
+        "ValidatingAdmissionPolicyBinding": 1,
         "Secret": 3,  # MinIO credentials, one artifact Secret per workload namespace
         "Service": 1,
         "StatefulSet": 1,
@@ -89,7 +100,7 @@ def test_names_are_unique_per_kind_and_namespace(dev_stack: Run) -> None:
     assert [k for k, n in keys.items() if n > 1] == []
 
 
-def test_only_namespaces_and_the_crd_are_cluster_scoped(dev_stack: Run) -> None:
+def test_only_namespaces_the_crd_and_the_approval_objects_are_cluster_scoped(dev_stack: Run) -> None:
     for manifest in built_ins(dev_stack):
         metadata = manifest["metadata"]
         assert ("namespace" in metadata) != (manifest["kind"] in CLUSTER_SCOPED), metadata
@@ -120,7 +131,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 25
+    assert len(manifests) == 28
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
