@@ -19,14 +19,31 @@ from __future__ import annotations
 import pulumi
 
 from agentic_operator import api
+from components import bundle, minio, operator
 from components.approval import ApprovalConfig, ApprovalPolicy
 from components.argo import ArgoWorkflows
 from components.base import Component
 from components.config import PlatformConfig
 from components.crd import AgentWorkloadCrd
 from components.minio import Minio
+from components.network import NetworkConfig, NetworkPolicies
 from components.operator import Operator
 from components.workloads import WorkloadConfig, WorkloadNamespace
+
+
+def network_config(config: PlatformConfig) -> NetworkConfig:
+    """Who talks to whom, from the stack config and the policy data's blocked networks."""
+    policy = bundle.merged_config(config.operator.policy_dir, config.operator.policy_overrides)
+    return NetworkConfig(
+        platform_namespace=config.namespace,
+        argo_namespace=config.argo.namespace,
+        workload_namespaces=config.workload_namespaces,
+        minio_port=minio.API_PORT,
+        service_urls=(config.template.browserless_url, config.template.litellm_url),
+        blocked_networks=policy.get("blocked_networks") or {},
+        operator_http_port=operator.HTTP_PORT,
+        operator_reaches_pypi=config.operator.image is None,
+    )
 
 
 class AgenticPlatform(Component):
@@ -54,6 +71,9 @@ class AgenticPlatform(Component):
             )
             for namespace in config.workload_namespaces
         ]
+        self.network = NetworkPolicies(
+            self.named("network"), network_config(config), opts=self.child(self.namespace, *self.workloads)
+        )
         self.operator = Operator(
             self.named("operator"),
             config.operator,

@@ -91,10 +91,22 @@ class Registered:
         return result
 
 
+# What a cluster answers for the reads a program makes (``Resource.get``): type and id -> state.
+API_SERVER_SLICE = {
+    "addressType": "IPv4",
+    "endpoints": [{"addresses": ["172.18.0.2"], "conditions": {"ready": True}}],
+    "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+}
+CLUSTER_OBJECTS = {("kubernetes:discovery.k8s.io/v1:EndpointSlice", "default/kubernetes"): API_SERVER_SLICE}
+
+
 class Mocks(pulumi.runtime.Mocks):
-    """Resources echo their inputs; ``random`` resources get :func:`generated` results."""
+    """Resources echo their inputs; ``random`` resources get :func:`generated` results;
+    reads of existing objects answer from :data:`CLUSTER_OBJECTS`."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and (args.typ, args.resource_id) in CLUSTER_OBJECTS:
+            return args.resource_id, dict(CLUSTER_OBJECTS[args.typ, args.resource_id])
         state = dict(args.inputs)
         if args.typ.startswith("random:"):
             state["result"] = generated(args.name)

@@ -42,6 +42,7 @@ def test_the_components_of_the_platform(dev_stack: Run) -> None:
         "agentic:platform:AgenticPlatform": 1,
         "agentic:crd:AgentWorkloadCrd": 1,
         "agentic:approval:ApprovalPolicy": 1,
+        "agentic:network:NetworkPolicies": 1,
         "agentic:argo:ArgoWorkflows": 1,
         "agentic:minio:Minio": 1,
         "agentic:workloads:WorkloadNamespace": 2,
@@ -55,6 +56,7 @@ def test_the_components_of_the_platform(dev_stack: Run) -> None:
         "agentic:platform:AgenticPlatform",
         "agentic:crd:AgentWorkloadCrd",
         "agentic:approval:ApprovalPolicy",
+        "agentic:network:NetworkPolicies",
         "agentic:argo:ArgoWorkflows",
         "agentic:minio:Minio",
         "agentic:workloads:WorkloadNamespace",
@@ -90,6 +92,7 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
         "RoleBinding": 4,
         "ConfigMap": 2,  # operator source, policies
         "Deployment": 1,
+        "NetworkPolicy": 6,  # one per workload namespace, four in the platform's
     }
     assert len(dev_stack.of_type("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate")) == 2
     assert len(dev_stack.of_type("kubernetes:helm.sh/v3:Release")) == 1
@@ -131,7 +134,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 28
+    assert len(manifests) == 34
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
