@@ -16,7 +16,7 @@ The pipeline (names from :mod:`agentic_operator.pipeline`, which the operator re
   is the operator's (it stops the Workflow).
 - ``synthesis`` runs only ``when`` the decision is ``approved``.
 - Every artifact carries a full ``s3`` location: endpoint, the bucket from
-  ``{{workflow.parameters.bucket}}``, a key under ``job-<job-id>/<step>/``, and the
+  ``{{workflow.parameters.bucket}}``, a key under ``<namespace>/<job-id>/<step>/``, and the
   credentials Secret in the Workflow's namespace. A key-only artifact would be
   *relocated* into the default repository's bucket (``ArtifactLocation.Relocate`` keeps
   only the key), which would ignore a workload's own bucket.
@@ -81,7 +81,7 @@ _ENV = {
     pipeline.PARAM_OBJECTIVE: "AGENT_OBJECTIVE",
 }
 _DESCRIPTIONS = {
-    pipeline.PARAM_JOB_ID: "Job id: names the Workflow and the artifact prefix job-<job-id>/.",
+    pipeline.PARAM_JOB_ID: "Job id: names the Workflow and the artifact prefix <namespace>/<job-id>/.",
     pipeline.PARAM_TARGET_URLS: "The pages to analyse, as a JSON array of strings.",
     pipeline.PARAM_OBJECTIVE: "What the analysis should find out.",
     pipeline.PARAM_AGENT_IMAGE: "Container image of the agent steps.",
@@ -134,8 +134,10 @@ def _param(name: str) -> str:
 
 
 def artifact_key(step: str, artifact: str) -> str:
-    """``job-<job-id>/<step>/<artifact>.tgz`` (Argo tars and gzips outputs by default)."""
-    prefix = pipeline.ARTIFACT_PREFIX.format(job_id=_param(pipeline.PARAM_JOB_ID))
+    """``<namespace>/<job-id>/<step>/<artifact>.tgz`` (Argo tars and gzips outputs by default)."""
+    prefix = pipeline.ARTIFACT_PREFIX.format(
+        namespace=_ref("workflow", "namespace"), job_id=_param(pipeline.PARAM_JOB_ID)
+    )
     return f"{prefix}{step}/{artifact}.tgz"
 
 

@@ -55,7 +55,10 @@ def _task(wf: str, task: str, phase: str, *, kind: str = "Pod", at: str = T0, **
 
 
 def _outputs(wf: dict[str, Any], task: str, values: dict[str, str]) -> dict[str, Any]:
-    prefix = f"job-{_params(wf).get(pipeline.PARAM_JOB_ID, wf['metadata']['name'])}"
+    prefix = pipeline.ARTIFACT_PREFIX.format(
+        namespace=wf["metadata"].get("namespace", ""),
+        job_id=_params(wf).get(pipeline.PARAM_JOB_ID, wf["metadata"]["name"]),
+    ).rstrip("/")
     artifacts = {
         pipeline.STEP_SCRAPER: ["pages"],
         pipeline.STEP_SCREENSHOTS: ["screenshots"],

@@ -160,7 +160,7 @@ def test_happy_path_with_auto_approval(cluster: Cluster, argo_: ArgoPlayer) -> N
     argo_.run("happy")
     st = wait_phase(cluster, "happy", "Succeeded")
     assert st["argoPhase"] == "Succeeded" and st["progress"] == "4/4" and condition(st, "Ready")["status"] == "True"
-    assert st["workflowArtifacts"]["synthesis/report"] == "s3://agentic-artifacts/job-happy/synthesis/report.tgz"
+    assert st["workflowArtifacts"]["synthesis/report"] == "s3://agentic-artifacts/team-a/happy/synthesis/report.tgz"
     cluster.wait_for(lambda: {"Pending", "Running", "Succeeded"} <= set(event_reasons(cluster, "happy")))
     assert "finalizers" not in cluster.get("agentworkloads", NS, "happy")["metadata"]
 

@@ -167,21 +167,35 @@ def test_steps_before_the_gate_report_what_the_gate_policy_weighs() -> None:
         assert all(p["valueFrom"] == {"path": f"{template.OUTPUT_PARAMETERS}/{p['name']}"} for p in params)
 
 
-def test_every_artifact_has_a_full_s3_location_under_the_job_prefix() -> None:
-    """Endpoint, bucket parameter, key under job-<id>/<step>/, credentials from the Secret."""
+def test_every_artifact_has_a_full_s3_location_under_the_namespace_and_job() -> None:
+    """Endpoint, bucket parameter, key under <namespace>/<job-id>/<step>/, credentials from the Secret.
+
+    Issue 11: keys were job-<job-id>/..., so team-a/pricing and team-b/pricing wrote the same ones.
+    """
     for step in template.ARTIFACTS:
         (artifact,) = templates(manifest())[step]["outputs"]["artifacts"]
         assert artifact["s3"] == {
             "endpoint": "minio.agentic-system.svc.cluster.local:9000",
             "bucket": "{{workflow.parameters.bucket}}",
-            "key": f"job-{{{{workflow.parameters.job-id}}}}/{step}/{artifact['name']}.tgz",
+            "key": f"{{{{workflow.namespace}}}}/{{{{workflow.parameters.job-id}}}}/{step}/{artifact['name']}.tgz",
             "insecure": True,
             "accessKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.ACCESS_KEY},
             "secretKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.SECRET_KEY},
         }
-        assert artifact["s3"]["key"].startswith(
-            pipeline.ARTIFACT_PREFIX.format(job_id="{{workflow.parameters.job-id}}")
-        )
+
+
+def test_two_namespaces_never_share_an_artifact_key() -> None:
+    """The same job id in two namespaces: the keys Argo resolves differ in their first segment."""
+    keys = [a["s3"]["key"] for t in manifest()["spec"]["templates"] for a in t.get("outputs", {}).get("artifacts", [])]
+
+    def resolved(namespace: str) -> set[str]:
+        return {
+            k.replace("{{workflow.namespace}}", namespace).replace("{{workflow.parameters.job-id}}", "pricing")
+            for k in keys
+        }
+
+    assert all(k.startswith("team-a/pricing/") for k in resolved("team-a"))
+    assert resolved("team-a").isdisjoint(resolved("team-b"))
 
 
 def test_agent_containers_run_restricted_with_bounded_resources() -> None:

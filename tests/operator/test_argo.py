@@ -175,7 +175,7 @@ def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> No
     st = argo.workflow_status(at_gate())
     assert (
         st.artifacts["screenshot-extractor/screenshots"]
-        == "s3://agentic-artifacts/job-demo/screenshot-extractor/screenshots.tgz"
+        == "s3://agentic-artifacts/team-a/demo/screenshot-extractor/screenshots.tgz"
     )
     assert set(st.artifacts) == {"scraper/pages", "screenshot-extractor/screenshots", "dom-extractor/dom"}
 
@@ -185,9 +185,9 @@ def test_artifact_bucket_falls_back_to_the_default_then_to_the_key() -> None:
     del wf["status"]["artifactRepositoryRef"]
     assert (
         argo.workflow_status(wf, default_bucket="fallback").artifacts["scraper/pages"]
-        == "s3://fallback/job-demo/scraper/pages.tgz"
+        == "s3://fallback/team-a/demo/scraper/pages.tgz"
     )
-    assert argo.workflow_status(wf).artifacts["scraper/pages"] == "job-demo/scraper/pages.tgz"
+    assert argo.workflow_status(wf).artifacts["scraper/pages"] == "team-a/demo/scraper/pages.tgz"
 
 
 def test_artifact_with_its_own_bucket_keeps_it() -> None:

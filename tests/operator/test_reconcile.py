@@ -159,7 +159,7 @@ def test_running_workflow_is_mirrored() -> None:
     assert s["currentStep"] == "dom-extractor, screenshot-extractor"
     assert s["argoWorkflow"] == {"name": "demo", "namespace": "team-a", "uid": "wf-uid"}
     assert s["startedAt"] == argo_sim.T0
-    assert s["workflowArtifacts"] == {"scraper/pages": "s3://agentic-artifacts/job-demo/scraper/pages.tgz"}
+    assert s["workflowArtifacts"] == {"scraper/pages": "s3://agentic-artifacts/team-a/demo/scraper/pages.tgz"}
     assert not plan.actions
 
 
