@@ -53,6 +53,7 @@ INPUTS = f"{SCRATCH}/inputs"
 OUTPUT_PARAMETERS = f"{SCRATCH}/outputs/parameters"
 OUTPUT_ARTIFACTS = f"{SCRATCH}/outputs/artifacts"
 AGENT_COMMAND = "agent"
+SCRATCH_SIZE = "2Gi"
 
 # Each agent step: the artifact it produces, the artifacts it reads (from which task),
 # and the input parameters it consumes.
@@ -122,6 +123,9 @@ class TemplateSettings:
     litellm_url: str
     requests: tuple[str, str] = ("100m", "256Mi")
     limits: tuple[str, str] = ("1", "1Gi")
+    # (request, limit): the kubelet evicts a pod whose writable layers, logs and emptyDirs
+    # outgrow its containers' limits, so the limit leaves room for the whole scratch volume.
+    ephemeral_storage: tuple[str, str] = ("256Mi", "3Gi")
 
 
 def _ref(*path: str) -> str:
@@ -173,7 +177,9 @@ def _container(step: str, settings: TemplateSettings) -> dict[str, Any]:
         # in the registry. Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-executors/
         "command": [AGENT_COMMAND, step],
         "env": env,
-        "resources": podspec.resources(settings.requests, settings.limits),
+        "resources": podspec.resources(
+            settings.requests, settings.limits, ephemeral_storage=settings.ephemeral_storage
+        ),
         "securityContext": podspec.container_security_context(),
         "volumeMounts": [{"name": "tmp", "mountPath": SCRATCH}],
     }
@@ -263,7 +269,7 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,
             "arguments": {"parameters": arguments},
             "securityContext": podspec.pod_security_context(),
-            "volumes": [podspec.scratch_volume("tmp", "2Gi")],
+            "volumes": [podspec.scratch_volume("tmp", SCRATCH_SIZE)],
             "templates": [
                 dag(),
                 agent_step(pipeline.STEP_SCRAPER, settings),

@@ -168,4 +168,5 @@ def test_every_pod_runs_restricted_with_requests_and_limits(dev_stack: Run) -> N
         for container in containers:
             assert container["securityContext"] == podspec.container_security_context(), (where, container)
             assert set(container["resources"]) == {"requests", "limits"}, (where, container)
-            assert all(set(container["resources"][k]) == {"cpu", "memory"} for k in ("requests", "limits"))
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][kind]) <= {"cpu", "memory", "ephemeral-storage"}

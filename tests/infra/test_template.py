@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hera.workflows.models import WorkflowTemplate
 
-from agentic_operator import pipeline
+from agentic_operator import api, pipeline
 from components import podspec, template
 from testkit import factories
 from tests.infra import argo_rules
@@ -209,6 +209,17 @@ def test_agent_containers_run_restricted_with_bounded_resources() -> None:
         assert container["securityContext"] == podspec.container_security_context()
         assert set(container["resources"]) == {"requests", "limits"}
         assert {"name": "tmp", "mountPath": template.SCRATCH} in container["volumeMounts"]
+
+
+def test_agent_steps_limit_their_ephemeral_storage_above_the_scratch_volume() -> None:
+    """Issue 11: no ephemeral-storage limit let a step fill its node's disk."""
+    m = manifest()
+    (scratch,) = m["spec"]["volumes"]
+    for step in template.ARTIFACTS:
+        resources = templates(m)[step]["container"]["resources"]
+        limit = api.quantity(resources["limits"]["ephemeral-storage"])
+        assert api.quantity(resources["requests"]["ephemeral-storage"]) is not None and limit is not None
+        assert limit > api.quantity(scratch["emptyDir"]["sizeLimit"])  # type: ignore[operator]
 
 
 def test_services_from_settings_and_the_dsn_only_through_a_secret_key_ref() -> None:
