@@ -54,6 +54,12 @@ OUTPUT_PARAMETERS = f"{SCRATCH}/outputs/parameters"
 OUTPUT_ARTIFACTS = f"{SCRATCH}/outputs/artifacts"
 AGENT_COMMAND = "agent"
 SCRATCH_SIZE = "2Gi"
+# Pods go once they succeed (a failed one stays for `kubectl logs` until its Workflow
+# goes); a finished Workflow goes a day later. The AgentWorkload keeps the phase,
+# decisions and artifact locations; the artifacts stay in MinIO.
+# Ref: https://argo-workflows.readthedocs.io/en/latest/cost-optimisation/#limit-the-total-number-of-workflows-and-pods
+POD_GC = {"strategy": "OnPodSuccess"}
+TTL_STRATEGY = {"secondsAfterCompletion": 86400}
 
 # Each agent step: the artifact it produces, the artifacts it reads (from which task),
 # and the input parameters it consumes.
@@ -267,6 +273,8 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
         "spec": {
             "entrypoint": pipeline.ENTRYPOINT,
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,
+            "podGC": dict(POD_GC),
+            "ttlStrategy": dict(TTL_STRATEGY),
             "arguments": {"parameters": arguments},
             "securityContext": podspec.pod_security_context(),
             "volumes": [podspec.scratch_volume("tmp", SCRATCH_SIZE)],

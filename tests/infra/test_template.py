@@ -211,6 +211,13 @@ def test_agent_containers_run_restricted_with_bounded_resources() -> None:
         assert {"name": "tmp", "mountPath": template.SCRATCH} in container["volumeMounts"]
 
 
+def test_finished_pods_and_workflows_are_garbage_collected() -> None:
+    """Issue 11: no podGC or ttlStrategy, so every pod and Workflow stayed forever."""
+    spec = manifest()["spec"]
+    assert spec["podGC"] == {"strategy": "OnPodSuccess"}
+    assert spec["ttlStrategy"] == {"secondsAfterCompletion": 86400}
+
+
 def test_agent_steps_limit_their_ephemeral_storage_above_the_scratch_volume() -> None:
     """Issue 11: no ephemeral-storage limit let a step fill its node's disk."""
     m = manifest()
