@@ -17,9 +17,9 @@ from typing import Any
 NONROOT_UID = 65532
 PART_OF = "agentic-platform"
 
-# Pod Security Admission labels: enforce "restricted" where only our own pods run;
-# "baseline" where Argo injects containers we do not fully control, with "restricted"
-# still reported as warnings and audit events.
+# Pod Security Admission labels: "restricted" enforced in the platform and workload
+# namespaces (Argo's injected containers pass it with the chart's executor settings);
+# "baseline" in Argo's own namespace, whose chart pods we configure but do not build.
 # Ref: https://kubernetes.io/docs/concepts/security/pod-security-admission/
 _PSA = "pod-security.kubernetes.io"
 

@@ -41,6 +41,9 @@ from components import podspec
 
 # Names the WorkloadNamespace component creates and the template refers to.
 EXECUTOR_SERVICE_ACCOUNT = "agentic-workflow"
+# Where Argo looks for the executor's token when the pod mounts none of its own
+# (util/secrets.TokenName in argo-workflows v4.0.5).
+EXECUTOR_TOKEN_SECRET = f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token"
 ARTIFACT_SECRET = "agentic-artifacts-s3"
 ACCESS_KEY = "accesskey"
 SECRET_KEY = "secretkey"
@@ -272,7 +275,12 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
         "metadata": {"name": api.DEFAULT_TEMPLATE, "labels": podspec.labels("visual-analysis")},
         "spec": {
             "entrypoint": pipeline.ENTRYPOINT,
+            # No token in the agent's container: Argo mounts the executor's (from the
+            # Secret ``<account>.service-account-token``) into its init and wait
+            # containers only (workflowpod.go, setupServiceAccount / newExecContainer).
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,
+            "automountServiceAccountToken": False,
+            "executor": {"serviceAccountName": EXECUTOR_SERVICE_ACCOUNT},
             "podGC": dict(POD_GC),
             "ttlStrategy": dict(TTL_STRATEGY),
             "arguments": {"parameters": arguments},

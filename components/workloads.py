@@ -1,9 +1,12 @@
 """WorkloadNamespace: one namespace where AgentWorkloads run, with all a Workflow needs.
 
-- The Namespace (Pod Security ``baseline`` enforced, ``restricted`` warned and audited:
-  Argo adds init/wait containers to every workflow pod).
+- The Namespace, Pod Security ``restricted`` enforced: the agent's container and the
+  init/wait containers Argo adds to every workflow pod all pass it (proven with Argo's
+  controller in tests/cluster/test_workflow_pods.py).
 - The executor ServiceAccount and a Role with exactly what Argo's emissary executor
-  needs: ``workflowtaskresults`` create and patch (it reports outputs through them).
+  needs: ``workflowtaskresults`` create and patch (it reports outputs through them); its
+  token Secret, which Argo mounts into its own init and wait containers only, since the
+  template mounts no token (``automountServiceAccountToken: false``).
 - The artifact credentials Secret: Argo reads artifact credentials from the Workflow's
   own namespace, so each workload namespace holds its copy (the artifact user's keys,
   never MinIO's root).
@@ -36,9 +39,32 @@ from components.base import Component, raw
 
 # Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
 # Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-rbac/
+# Every pod there, Argo's init and wait containers included (the chart's executor
+# securityContext and the template's pod-level non-root user make them pass).
+POD_SECURITY = "restricted"
 EXECUTOR_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
 ]
+
+
+def executor_token(namespace: str) -> dict[str, Any]:
+    """The executor's token Secret, for Argo's init and wait containers (the agent gets none).
+
+    The token controller fills a Secret of this type for the account it names; Argo finds
+    it by name when the pod mounts no token of its own.
+    Ref: https://kubernetes.io/docs/concepts/security/service-accounts/#get-a-token
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": template.EXECUTOR_TOKEN_SECRET,
+            "namespace": namespace,
+            "labels": podspec.labels("agentic-workloads"),
+            "annotations": {"kubernetes.io/service-account.name": template.EXECUTOR_SERVICE_ACCOUNT},
+        },
+        "type": "kubernetes.io/service-account-token",
+    }
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,7 @@ class WorkloadNamespace(Component):
     def __init__(self, name: str, config: WorkloadConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:workloads:WorkloadNamespace", name, opts)
         labels = podspec.labels("agentic-workloads")
-        self.namespace = self.namespace_child(config.namespace, component="agentic-workloads", enforce="baseline")
+        self.namespace = self.namespace_child(config.namespace, component="agentic-workloads", enforce=POD_SECURITY)
         ns = self.namespace.metadata.apply(lambda m: m.name)  # every child waits for the namespace
 
         def meta(name: str) -> Any:
@@ -72,6 +98,13 @@ class WorkloadNamespace(Component):
         )
         self.role_binding = self.bound_role(
             "executor", meta(account), EXECUTOR_RULES, self.service_account, config.namespace
+        )
+        token = executor_token(config.namespace)
+        self.executor_token = k8s.core.v1.Secret(
+            self.named("executor-token"),
+            metadata=raw({**token["metadata"], "namespace": ns}),
+            type=token["type"],
+            opts=self.child(self.service_account),
         )
         store = config.template.artifacts
         self.artifact_secret = k8s.core.v1.Secret(
@@ -100,7 +133,7 @@ class WorkloadNamespace(Component):
             kind=manifest["kind"],
             metadata={**manifest["metadata"], "namespace": ns},
             spec=manifest["spec"],
-            opts=self.child(*config.requires, self.service_account, self.artifact_secret),
+            opts=self.child(*config.requires, self.service_account, self.executor_token, self.artifact_secret),
         )
         self.namespace_name = ns
         self.register_outputs(

@@ -83,7 +83,7 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
         "ClusterRole": 1,  # agentic-approver
         "ValidatingAdmissionPolicy": 1,  # approvals
         "ValidatingAdmissionPolicyBinding": 1,
-        "Secret": 3,  # MinIO credentials, one artifact Secret per workload namespace
+        "Secret": 5,  # MinIO credentials; per workload namespace: artifacts, the executor's token
         "Service": 1,
         "StatefulSet": 1,
         "Job": 1,
@@ -134,7 +134,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 34
+    assert len(manifests) == 36
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 

@@ -211,6 +211,19 @@ def test_agent_containers_run_restricted_with_bounded_resources() -> None:
         assert {"name": "tmp", "mountPath": template.SCRATCH} in container["volumeMounts"]
 
 
+def test_the_agent_container_mounts_no_token_and_argo_uses_the_executors() -> None:
+    """Issue 11: the agent's container held a token that could forge WorkflowTaskResults.
+
+    With ``automountServiceAccountToken: false`` Argo requires ``executor.serviceAccountName``
+    and mounts that account's token into its init and wait containers only (proven with
+    Argo's controller in tests/cluster/test_workflow_pods.py).
+    """
+    spec = manifest()["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["executor"] == {"serviceAccountName": template.EXECUTOR_SERVICE_ACCOUNT}
+    assert all("automountServiceAccountToken" not in t for t in spec["templates"])  # no step turns it back on
+
+
 def test_finished_pods_and_workflows_are_garbage_collected() -> None:
     """Issue 11: no podGC or ttlStrategy, so every pod and Workflow stayed forever."""
     spec = manifest()["spec"]
