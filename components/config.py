@@ -32,6 +32,7 @@ import yaml
 
 from agentic_operator import api
 from components import bundle
+from components.quotas import DEFAULT_LIMIT, QuotaConfig
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
 PROJECT = "agentic-platform"
@@ -131,6 +132,17 @@ def _resync(value: int) -> str | None:
     return None if 10 <= value <= 86400 else f"{value} is out of range (10 to 86400 seconds)"
 
 
+def _amount(value: str) -> str | None:
+    size = api.quantity(value)
+    if size is None:
+        return f"{value!r} is not a Kubernetes quantity (e.g. 4, 500m, 8Gi)"
+    return None if size > 0 else f"{value!r} must be more than 0"
+
+
+def _pods(value: int) -> str | None:
+    return None if 1 <= value <= 10000 else f"{value} is out of range (1 to 10000)"
+
+
 def _credential(value: str) -> str | None:
     return None if len(value) >= 8 else "is shorter than 8 characters"
 
@@ -150,6 +162,7 @@ class Field:
     secret: bool = False
 
 
+_QUOTA = QuotaConfig()  # the defaults of the quota.* and limits.* keys
 FIELDS: dict[str, Field] = {
     "namespace": Field(str, "agentic-system", _namespace, "Platform namespace: MinIO and the operator."),
     "workloadNamespaces": Field(
@@ -184,6 +197,19 @@ FIELDS: dict[str, Field] = {
         str, None, _dsn, "Database DSN for steps (secret; a Secret read via secretKeyRef).", True
     ),
     "policy.data": Field(dict, {}, None, "Overrides deep-merged over agentic.config in policies/data.json."),
+    "quota.cpu": Field(str, _QUOTA.cpu, _amount, "Per workload namespace: most CPU its pods' limits add up to."),
+    "quota.memory": Field(str, _QUOTA.memory, _amount, "Per workload namespace: most memory (sum of limits)."),
+    "quota.ephemeralStorage": Field(
+        str, _QUOTA.ephemeral_storage, _amount, "Per workload namespace: most ephemeral storage (sum of limits)."
+    ),
+    "quota.pods": Field(int, _QUOTA.pods, _pods, "Per workload namespace: most pods at once (1 to 10000)."),
+    "limits.cpu": Field(
+        str, _QUOTA.max_cpu, _amount, "Most CPU one container may ask for (a step's spec.resources too)."
+    ),
+    "limits.memory": Field(str, _QUOTA.max_memory, _amount, "Most memory one container may ask for."),
+    "limits.ephemeralStorage": Field(
+        str, _QUOTA.max_ephemeral_storage, _amount, "Most ephemeral storage one container may ask for."
+    ),
 }
 _KINDS = {str: "a string", int: "an integer", list: "a list (JSON array)", dict: "an object (JSON)"}
 _GROUPS = frozenset(key.split(".")[0] for key in FIELDS if "." in key)
@@ -245,6 +271,7 @@ class PlatformConfig:
     operator: OperatorConfig
     template: TemplateSettings
     database_dsn: pulumi.Output[str] | None = None
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
 
 
 # ---------------------------------------------------------------------------------------
@@ -369,6 +396,7 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
     clash = sorted(set(values["workloadNamespaces"]) & {platform, argo})
     if clash:
         errors.append(f"{_full('workloadNamespaces')}: {clash} also hold the platform or Argo")
+    errors.extend(_quota_errors(values))
     try:
         base = bundle.config_section(bundle.policy_data(policy_dir))
     except bundle.BundleError as exc:
@@ -376,6 +404,33 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         return
     if base is not None:
         errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
+
+
+def _quota_errors(values: Mapping[str, Any]) -> list[str]:
+    """Per resource: an agent step's limit and the default limit <= limits.* <= quota.*;
+    otherwise no step could run (or the API server would refuse the LimitRange)."""
+    step = TemplateSettings(ArtifactStore("", ""), "", "", "")  # the steps' fixed resources
+    needed = {"cpu": step.limits[0], "memory": step.limits[1], "ephemeralStorage": step.ephemeral_storage[1]}
+    defaults = {
+        "cpu": DEFAULT_LIMIT["cpu"],
+        "memory": DEFAULT_LIMIT["memory"],
+        "ephemeralStorage": DEFAULT_LIMIT["ephemeral-storage"],
+    }
+    errors = []
+    for key, need in needed.items():
+        most, cap = api.quantity(values[f"limits.{key}"]), api.quantity(values[f"quota.{key}"])
+        if most is None or cap is None:
+            continue  # reported already
+        floor = max((need, defaults[key]), key=lambda q: api.quantity(q) or 0)
+        if most < (api.quantity(floor) or 0):
+            errors.append(
+                f"{_full(f'limits.{key}')}: {values[f'limits.{key}']!r} is less than {floor!r}, what an agent step or Argo's containers need"
+            )
+        if cap < most:
+            errors.append(
+                f"{_full(f'quota.{key}')}: {values[f'quota.{key}']!r} is less than {_full(f'limits.{key}')} ({values[f'limits.{key}']!r})"
+            )
+    return errors
 
 
 def template_settings(
@@ -438,4 +493,13 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         ),
         template=template,
         database_dsn=secrets.get("template.databaseDsn"),
+        quota=QuotaConfig(
+            cpu=values["quota.cpu"],
+            memory=values["quota.memory"],
+            ephemeral_storage=values["quota.ephemeralStorage"],
+            pods=values["quota.pods"],
+            max_cpu=values["limits.cpu"],
+            max_memory=values["limits.memory"],
+            max_ephemeral_storage=values["limits.ephemeralStorage"],
+        ),
     )

@@ -66,6 +66,7 @@ class AgenticPlatform(Component):
                     artifact_secret_key=self.minio.artifact_secret_key,
                     database_dsn=config.database_dsn,
                     requires=(self.argo.release,),
+                    quota=config.quota,
                 ),
                 opts=self.child(),
             )

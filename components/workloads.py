@@ -11,6 +11,8 @@
   own namespace, so each workload namespace holds its copy (the artifact user's keys,
   never MinIO's root).
 - The database DSN Secret, when configured: steps read it through ``secretKeyRef``.
+- A ResourceQuota and a LimitRange (:mod:`components.quotas`, stack keys ``quota.*`` and
+  ``limits.*``).
 - The ``visual-analysis-template`` WorkflowTemplate, created after Argo (its CRDs).
 
 Why a namespaced WorkflowTemplate in each namespace rather than one
@@ -28,13 +30,13 @@ Ref: https://argo-workflows.readthedocs.io/en/latest/configure-artifact-reposito
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import podspec, template
+from components import podspec, quotas, template
 from components.base import Component, raw
 
 # Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
@@ -78,6 +80,7 @@ class WorkloadConfig:
     database_dsn: pulumi.Input[str] | None = None
     # What the WorkflowTemplate needs first: Argo's CRDs (the chart release).
     requires: Sequence[pulumi.Resource] = ()
+    quota: quotas.QuotaConfig = field(default_factory=quotas.QuotaConfig)
 
 
 class WorkloadNamespace(Component):
@@ -126,6 +129,20 @@ class WorkloadNamespace(Component):
                 string_data={template.DATABASE_KEY: pulumi.Output.secret(config.database_dsn)},
                 opts=self.child(),
             )
+        quota = quotas.resource_quota(config.namespace, config.quota)
+        self.resource_quota = k8s.core.v1.ResourceQuota(
+            self.named("quota"),
+            metadata=raw({**quota["metadata"], "namespace": ns}),
+            spec=raw(quota["spec"]),
+            opts=self.child(),
+        )
+        limits = quotas.limit_range(config.namespace, config.quota)
+        self.limit_range = k8s.core.v1.LimitRange(
+            self.named("limits"),
+            metadata=raw({**limits["metadata"], "namespace": ns}),
+            spec=raw(limits["spec"]),
+            opts=self.child(),
+        )
         manifest = template.workflow_template(config.template)
         self.workflow_template = k8s.apiextensions.CustomResource(
             self.named("template"),
@@ -133,7 +150,15 @@ class WorkloadNamespace(Component):
             kind=manifest["kind"],
             metadata={**manifest["metadata"], "namespace": ns},
             spec=manifest["spec"],
-            opts=self.child(*config.requires, self.service_account, self.executor_token, self.artifact_secret),
+            # Pods only ever start under the namespace's quota and limits.
+            opts=self.child(
+                *config.requires,
+                self.service_account,
+                self.executor_token,
+                self.artifact_secret,
+                self.resource_quota,
+                self.limit_range,
+            ),
         )
         self.namespace_name = ns
         self.register_outputs(

@@ -2,7 +2,8 @@
 the platform sets it up, on the real API server.
 
 The namespace enforces Pod Security ``restricted`` and holds the executor's account,
-Role and token Secret, built by the same functions the Pulumi component uses; Argo's
+Role and token Secret, the ResourceQuota and the LimitRange, built by the same functions
+the Pulumi component uses; Argo's
 controller runs with the chart's executor settings (``components.argo.chart_values``,
 which the chart renders into the controller's ConfigMap). The operator's Workflow for a
 workload is submitted; Argo creates the first step's pod, and the API server admits it
@@ -22,7 +23,7 @@ from kubernetes.client.exceptions import ApiException
 
 from agentic_operator import argo_names, pipeline
 from components import argo as argo_chart
-from components import config, podspec, template, workloads
+from components import config, podspec, quotas, template, workloads
 from testkit import factories
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane, wait_for
@@ -31,6 +32,7 @@ from tests.cluster.kube import Kube
 NS = "pods-team"
 TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 SETTINGS = config.template_settings("agentic-system")
+QUOTA = quotas.QuotaConfig()
 
 
 def workload_namespace(kube: Kube) -> None:
@@ -53,6 +55,8 @@ def workload_namespace(kube: Kube) -> None:
         }
     )
     kube.create(workloads.executor_token(NS))
+    kube.create(quotas.resource_quota(NS, QUOTA))
+    kube.create(quotas.limit_range(NS, QUOTA))
     wt = template.workflow_template(SETTINGS)
     kube.create({**wt, "metadata": {**wt["metadata"], "namespace": NS}})
 
@@ -155,3 +159,41 @@ def test_a_restricted_pod_is_admitted_there(cluster: ControlPlane, scraper_pod: 
     pod = _pod("fine", podspec.container_security_context())
     pod["spec"]["securityContext"] = podspec.pod_security_context()
     assert cluster.kube().create(pod, dry_run=True)["metadata"]["name"] == "fine"
+
+
+def test_argos_containers_get_the_limit_ranges_defaults_and_the_quota_counts_the_pod(
+    cluster: ControlPlane, scraper_pod: dict[str, Any]
+) -> None:
+    """Without the defaults the quota would refuse the pod: Argo's containers name no
+    ephemeral storage."""
+    by_name = containers(scraper_pod)
+    for name in ("init", "wait"):
+        limits = by_name[name]["resources"]["limits"]
+        assert limits["ephemeral-storage"] == quotas.DEFAULT_LIMIT["ephemeral-storage"], name
+    assert by_name["main"]["resources"]["limits"]["ephemeral-storage"] == SETTINGS.ephemeral_storage[1]
+    used = cluster.kube().get("v1", "ResourceQuota", quotas.NAME, namespace=NS)["status"]["used"]
+    assert int(used["pods"]) >= 1
+
+
+def test_a_step_asking_more_than_a_container_may_fails_with_the_servers_reason(
+    cluster: ControlPlane, argo: ArgoController, scraper_pod: dict[str, Any]
+) -> None:
+    """A workload's spec.resources reaches its pods through podSpecPatch; the LimitRange bounds it."""
+    kube = cluster.kube()
+    wl = factories.workload(name="too-big", namespace=NS, resources={"limits": {"cpu": "64"}})
+    workflow = factories.workflow(wl)
+    del workflow["metadata"]["ownerReferences"]
+    kube.create(workflow)
+
+    def refused() -> str | None:
+        nodes = (kube.get(argo_names.API_VERSION, "Workflow", "too-big", namespace=NS).get("status") or {}).get(
+            "nodes"
+        ) or {}
+        return next(
+            (n["message"] for n in nodes.values() if "maximum cpu usage per Container" in (n.get("message") or "")),
+            None,
+        )
+
+    message = wait_for(refused, timeout=90, what=f"Argo to report the refused pod (log: {argo.log_path})")
+    assert message is not None
+    assert f"maximum cpu usage per Container is {QUOTA.max_cpu}" in message

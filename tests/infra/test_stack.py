@@ -93,6 +93,8 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
         "ConfigMap": 2,  # operator source, policies
         "Deployment": 1,
         "NetworkPolicy": 6,  # one per workload namespace, four in the platform's
+        "ResourceQuota": 2,  # one per workload namespace
+        "LimitRange": 2,
     }
     assert len(dev_stack.of_type("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate")) == 2
     assert len(dev_stack.of_type("kubernetes:helm.sh/v3:Release")) == 1
@@ -134,7 +136,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 36
+    assert len(manifests) == 40
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
