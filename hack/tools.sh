@@ -97,6 +97,8 @@ build() {
     if declare -F "after_$tool" >/dev/null; then "after_$tool" "$out.partial"; fi
     rm -rf "$work" "$out" && mv "$out.partial" "$out" && touch "$out/.complete"
     log "$tool $version: built in $(( $(date +%s) - start ))s"
+    local old  # earlier pins of this tool
+    for old in "$CACHE/$tool"-v*; do [[ $old == "$out" || ! -d $old ]] || rm -rf "$old"; done
   fi
   mkdir -p "$BIN"
   local cmd
