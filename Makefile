@@ -12,10 +12,10 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 
 .PHONY: venv test lint typecheck unit stack up preview destroy golden bench clean
 
-$(VENV)/.installed: requirements.lock operator/pyproject.toml
+$(VENV)/.installed: requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./operator
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./contract -e ./operator -e ./agent
 	touch $@
 
 venv: $(VENV)/.installed

@@ -1,0 +1,48 @@
+"""Fixtures for the agent's tests: real loopback peers and a step's environment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentic_contract import pipeline
+from components import bundle
+from tests.agent.peers import Site
+
+LOOPBACK = "127.0.0.0/8"
+
+
+def policy_data(directory: Path, **overrides: object) -> Path:
+    """policies/data.json with ``overrides`` merged into agentic.config, as a stack merges them."""
+    data = bundle.deep_merge(bundle.policy_data() or {}, {"agentic": {"config": overrides}})
+    path = directory / "data.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def step_env(tmp_path: Path) -> dict[str, str]:
+    """A step's environment as the template sets it, rooted in tmp_path.
+
+    The policy data is the repository's, except that loopback is reachable: every test
+    server is on 127.0.0.1, and nothing else may be contacted from here.
+    """
+    return {
+        pipeline.PARAMETER_ENV[pipeline.PARAM_JOB_ID]: "job-1",
+        pipeline.PARAMETER_ENV[pipeline.PARAM_OBJECTIVE]: "List the plans and their monthly prices",
+        pipeline.ENV_INPUT_DIR: str(tmp_path / "inputs"),
+        pipeline.ENV_OUTPUT_ARTIFACTS: str(tmp_path / "outputs" / "artifacts"),
+        pipeline.ENV_OUTPUT_PARAMETERS: str(tmp_path / "outputs" / "parameters"),
+        pipeline.ENV_POLICY_DATA: str(policy_data(tmp_path, blocked_networks={LOOPBACK: None})),
+        "AGENT_TERMINATION_LOG": str(tmp_path / "termination-log"),
+    }
