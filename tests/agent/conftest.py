@@ -46,3 +46,22 @@ def step_env(tmp_path: Path) -> dict[str, str]:
         pipeline.ENV_POLICY_DATA: str(policy_data(tmp_path, blocked_networks={LOOPBACK: None})),
         "AGENT_TERMINATION_LOG": str(tmp_path / "termination-log"),
     }
+
+
+def as_inputs(env: dict[str, str], *artifacts: str) -> None:
+    """Hand a step's published artifacts to the next step, as Argo does between pods."""
+    outputs, inputs = Path(env[pipeline.ENV_OUTPUT_ARTIFACTS]), Path(env[pipeline.ENV_INPUT_DIR])
+    inputs.mkdir(parents=True, exist_ok=True)
+    for artifact in artifacts:
+        (outputs / artifact).rename(inputs / artifact)
+    for parameter in Path(env[pipeline.ENV_OUTPUT_PARAMETERS]).glob("*"):
+        parameter.unlink()
+
+
+def scrape(env: dict[str, str], *urls: str) -> None:
+    """Run the real scraper on ``urls`` and hand its pages to the next step."""
+    from agentic_agent.__main__ import main
+
+    code = main([pipeline.STEP_SCRAPER], {**env, pipeline.PARAMETER_ENV[pipeline.PARAM_TARGET_URLS]: json.dumps(urls)})
+    assert code == 0, Path(env["AGENT_TERMINATION_LOG"]).read_text()
+    as_inputs(env, pipeline.ARTIFACT_PAGES)
