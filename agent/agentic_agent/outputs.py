@@ -37,7 +37,8 @@ class Outputs:
         """Move the staged artifact into place, then write each output parameter file."""
         assert self._staging is not None, "publish() inside the with block"
         os.replace(self._staging, self.final)
-        self.parameters_dir.mkdir(parents=True, exist_ok=True)
+        if parameters:
+            self.parameters_dir.mkdir(parents=True, exist_ok=True)
         for name, value in parameters.items():
             (self.parameters_dir / name).write_text(value)
         self._published = True
