@@ -1,9 +1,10 @@
 """What the operator's pod mounts, read from the repository: pure functions, no Pulumi.
 
-- The operator's source (``operator/agentic_operator/**/*.py``) and its pinned runtime
-  dependencies (``operator/requirements.lock``), for *bundled mode*: a stock Python image
-  installs the lock file and runs the mounted source, so a change to the operator needs
-  no image build, only ``pulumi up``.
+- The operator's source (``operator/agentic_operator/**/*.py``, with the step contract
+  ``contract/agentic_contract/**/*.py`` it imports) and its pinned runtime dependencies
+  (``operator/requirements.lock``), for *bundled mode*: a stock Python image installs the
+  lock file and runs the mounted source, so a change to the operator needs no image
+  build, only ``pulumi up``.
 - The policies for the OPA sidecar: every ``policies/**/*.rego`` except ``*_test.rego``,
   and ``policies/data.json`` with the stack's overrides deep-merged over its
   ``agentic.config``.
@@ -28,8 +29,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_DIR = ROOT / "operator"
+CONTRACT_DIR = ROOT / "contract"
 POLICY_DIR = ROOT / "policies"
 PACKAGE = "agentic_operator"
+CONTRACT_PACKAGE = "agentic_contract"
 REQUIREMENTS = "requirements.lock"
 DATA_FILE = "data.json"
 # The stack-configurable part of the policy data: data.json's {"agentic": {"config": ...}}.
@@ -70,13 +73,18 @@ def _bundle(files: Mapping[str, str]) -> Bundle:
     return Bundle(data=data, items=items)
 
 
-def operator_source(operator_dir: Path = OPERATOR_DIR) -> Bundle:
-    """The operator package's ``.py`` files and ``requirements.lock``."""
-    files = {
-        path.relative_to(operator_dir).as_posix(): path.read_text()
-        for path in sorted((operator_dir / PACKAGE).rglob("*.py"))
+def package_files(parent: Path, package: str) -> dict[str, str]:
+    """A package's ``.py`` files by their path relative to ``parent`` (``package/...``)."""
+    return {
+        path.relative_to(parent).as_posix(): path.read_text()
+        for path in sorted((parent / package).rglob("*.py"))
         if "__pycache__" not in path.parts
     }
+
+
+def operator_source(operator_dir: Path = OPERATOR_DIR, contract_dir: Path = CONTRACT_DIR) -> Bundle:
+    """The operator package's ``.py`` files, the contract package's, and ``requirements.lock``."""
+    files = package_files(operator_dir, PACKAGE) | package_files(contract_dir, CONTRACT_PACKAGE)
     files[REQUIREMENTS] = (operator_dir / REQUIREMENTS).read_text()
     return _bundle(files)
 

@@ -1,6 +1,6 @@
 """The visual-analysis WorkflowTemplate as data: a pure builder, no Pulumi.
 
-The pipeline (names from :mod:`agentic_operator.pipeline`, which the operator reads too)::
+The pipeline (names from :mod:`agentic_contract.pipeline`, which the operator and the agent read too)::
 
     scraper -> (screenshot-extractor || dom-extractor) -> approval-gate -> synthesis
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 from agentic_operator.argo import API_VERSION
 from agentic_operator.settings import Settings
 from components import podspec

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agentic_operator import api, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api
 from agentic_operator.settings import Settings
 
 GROUP = "argoproj.io"

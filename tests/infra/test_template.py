@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hera.workflows.models import WorkflowTemplate
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 from agentic_operator.argo import build_workflow
 from components import podspec, template
 from tests import factories

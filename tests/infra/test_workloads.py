@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 from components import template
 from tests.infra.harness import Registered, Run, generated, is_secret
 from tests.infra.k8s import WORKFLOW_TEMPLATE

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentic_operator import pipeline, reconcile
+from agentic_contract import pipeline
+from agentic_operator import reconcile
 from agentic_operator.decision import ADMISSION, GATE
 from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings

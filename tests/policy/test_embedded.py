@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentic_operator import api, argo, pipeline, reconcile
+from agentic_contract import pipeline
+from agentic_operator import api, argo, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
 from agentic_operator.settings import Settings
