@@ -54,6 +54,25 @@ OUT_CONFIDENCE = "confidence"
 OUT_ELEMENTS = "elements"
 
 
+# Environment variables the template sets and the agent reads.
+PARAMETER_ENV = {
+    PARAM_JOB_ID: "AGENT_JOB_ID",
+    PARAM_TARGET_URLS: "AGENT_TARGET_URLS",
+    PARAM_OBJECTIVE: "AGENT_OBJECTIVE",
+}
+ENV_INPUT_DIR = "AGENT_INPUT_DIR"
+ENV_OUTPUT_ARTIFACTS = "AGENT_OUTPUT_ARTIFACTS"
+ENV_OUTPUT_PARAMETERS = "AGENT_OUTPUT_PARAMETERS"
+ENV_POLICY_DATA = "AGENT_POLICY_DATA"
+ENV_BROWSERLESS_URL = "BROWSERLESS_URL"
+ENV_LITELLM_URL = "LITELLM_URL"
+ENV_LLM_MODEL = "AGENT_LLM_MODEL"
+ENV_DATABASE_URL = "DATABASE_URL"
+# Credentials, from optional secretKeyRefs only (never parameters or plain values).
+ENV_BROWSERLESS_TOKEN = "BROWSERLESS_TOKEN"
+ENV_LITELLM_API_KEY = "LITELLM_API_KEY"
+
+
 @dataclass(frozen=True)
 class AgentStep:
     """One step the agent runs: what it is given and what it must produce.
@@ -62,7 +81,8 @@ class AgentStep:
     variable ``PARAMETER_ENV[p]``); ``reads`` the earlier steps whose artifact it
     receives under ``INPUT_DIR``; ``artifact`` the one directory it writes under
     ``OUTPUT_ARTIFACTS_DIR``; ``outputs`` the output parameter files it writes under
-    ``OUTPUT_PARAMETERS_DIR``.
+    ``OUTPUT_PARAMETERS_DIR``; ``env`` the platform's variables it reads besides those
+    every step gets (a step is given only what it uses: no model key for the scraper).
     """
 
     name: str
@@ -70,6 +90,7 @@ class AgentStep:
     reads: tuple[str, ...]
     artifact: str
     outputs: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
 
 
 AGENT_STEPS: dict[str, AgentStep] = {
@@ -81,9 +102,15 @@ AGENT_STEPS: dict[str, AgentStep] = {
             (),
             ARTIFACT_PAGES,
             (OUT_PAGES_FETCHED, OUT_PAGES_FAILED),
+            (ENV_POLICY_DATA,),
         ),
         AgentStep(
-            STEP_SCREENSHOTS, (PARAM_JOB_ID, PARAM_OBJECTIVE), (STEP_SCRAPER,), ARTIFACT_IMAGES, (OUT_SCREENSHOTS,)
+            STEP_SCREENSHOTS,
+            (PARAM_JOB_ID, PARAM_OBJECTIVE),
+            (STEP_SCRAPER,),
+            ARTIFACT_IMAGES,
+            (OUT_SCREENSHOTS,),
+            (ENV_POLICY_DATA, ENV_BROWSERLESS_URL, ENV_BROWSERLESS_TOKEN),
         ),
         AgentStep(
             STEP_DOM, (PARAM_JOB_ID, PARAM_OBJECTIVE), (STEP_SCRAPER,), ARTIFACT_DOM, (OUT_CONFIDENCE, OUT_ELEMENTS)
@@ -93,6 +120,8 @@ AGENT_STEPS: dict[str, AgentStep] = {
             (PARAM_JOB_ID, PARAM_OBJECTIVE),
             (STEP_SCRAPER, STEP_SCREENSHOTS, STEP_DOM),
             ARTIFACT_REPORT,
+            (),
+            (ENV_LITELLM_URL, ENV_LLM_MODEL, ENV_LITELLM_API_KEY),
         ),
     )
 }
@@ -123,24 +152,6 @@ OUTPUT_PARAMETERS_DIR = f"{SCRATCH}/outputs/parameters"  # OUTPUT_PARAMETERS_DIR
 # The admission policy's data (policies/data.json with the stack's overrides): the agent
 # refuses the same networks at fetch time that admission refuses in the spec.
 POLICY_DATA_PATH = "/etc/agentic/policy/data.json"
-
-# Environment variables the template sets and the agent reads.
-PARAMETER_ENV = {
-    PARAM_JOB_ID: "AGENT_JOB_ID",
-    PARAM_TARGET_URLS: "AGENT_TARGET_URLS",
-    PARAM_OBJECTIVE: "AGENT_OBJECTIVE",
-}
-ENV_INPUT_DIR = "AGENT_INPUT_DIR"
-ENV_OUTPUT_ARTIFACTS = "AGENT_OUTPUT_ARTIFACTS"
-ENV_OUTPUT_PARAMETERS = "AGENT_OUTPUT_PARAMETERS"
-ENV_POLICY_DATA = "AGENT_POLICY_DATA"
-ENV_BROWSERLESS_URL = "BROWSERLESS_URL"
-ENV_LITELLM_URL = "LITELLM_URL"
-ENV_LLM_MODEL = "AGENT_LLM_MODEL"
-ENV_DATABASE_URL = "DATABASE_URL"
-# Credentials, from optional secretKeyRefs only (never parameters or plain values).
-ENV_BROWSERLESS_TOKEN = "BROWSERLESS_TOKEN"
-ENV_LITELLM_API_KEY = "LITELLM_API_KEY"
 
 # Exit codes (sysexits.h), so that Argo's retryStrategy retries only what may succeed
 # on a second try; the one-line reason goes to the container's termination message.
