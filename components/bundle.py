@@ -29,10 +29,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_DIR = ROOT / "operator"
+AGENT_DIR = ROOT / "agent"
 CONTRACT_DIR = ROOT / "contract"
 POLICY_DIR = ROOT / "policies"
 PACKAGE = "agentic_operator"
+AGENT_PACKAGE = "agentic_agent"
 CONTRACT_PACKAGE = "agentic_contract"
+AGENT_LAUNCHER = "bin/agent"
 REQUIREMENTS = "requirements.lock"
 DATA_FILE = "data.json"
 # The stack-configurable part of the policy data: data.json's {"agentic": {"config": ...}}.
@@ -50,7 +53,7 @@ class Bundle:
     """ConfigMap ``data`` plus the volume ``items`` that restore the relative paths."""
 
     data: dict[str, str]
-    items: list[dict[str, str]]
+    items: list[dict[str, Any]]
 
     @property
     def hash(self) -> str:
@@ -61,7 +64,7 @@ class Bundle:
         return digest.hexdigest()
 
 
-def _bundle(files: Mapping[str, str]) -> Bundle:
+def _bundle(files: Mapping[str, str], executables: frozenset[str] = frozenset()) -> Bundle:
     """``files`` maps relative paths to text; keys replace ``/`` with ``__``."""
     data = {path.replace("/", "__"): text for path, text in sorted(files.items())}
     if len(data) != len(files):
@@ -69,7 +72,10 @@ def _bundle(files: Mapping[str, str]) -> Bundle:
     size = sum(len(k) + len(v.encode()) for k, v in data.items())
     if size > CONFIGMAP_LIMIT:
         raise BundleError(f"bundle is {size} bytes, over the {CONFIGMAP_LIMIT}-byte ConfigMap limit")
-    items = [{"key": path.replace("/", "__"), "path": path} for path in sorted(files)]
+    items: list[dict[str, Any]] = [{"key": path.replace("/", "__"), "path": path} for path in sorted(files)]
+    for item in items:
+        if item["path"] in executables:
+            item["mode"] = 0o555
     return Bundle(data=data, items=items)
 
 
@@ -87,6 +93,14 @@ def operator_source(operator_dir: Path = OPERATOR_DIR, contract_dir: Path = CONT
     files = package_files(operator_dir, PACKAGE) | package_files(contract_dir, CONTRACT_PACKAGE)
     files[REQUIREMENTS] = (operator_dir / REQUIREMENTS).read_text()
     return _bundle(files)
+
+
+def agent_source(agent_dir: Path = AGENT_DIR, contract_dir: Path = CONTRACT_DIR) -> Bundle:
+    """Bundled mode's agent: its package, the contract package, the hashed lock and the launcher."""
+    files = package_files(agent_dir, AGENT_PACKAGE) | package_files(contract_dir, CONTRACT_PACKAGE)
+    files[REQUIREMENTS] = (agent_dir / REQUIREMENTS).read_text()
+    files[AGENT_LAUNCHER] = (agent_dir / AGENT_LAUNCHER).read_text()
+    return _bundle(files, frozenset({AGENT_LAUNCHER}))
 
 
 def policy_data(policy_dir: Path = POLICY_DIR) -> dict[str, Any] | None:

@@ -32,13 +32,12 @@ from pulumi.runtime import config as runtime_config
 
 from agentic_operator import api
 from components import bundle
-from components.template import ArtifactStore, TemplateSettings, minio_endpoint
+from components.template import PYTHON_IMAGE, ArtifactStore, TemplateSettings, minio_endpoint
 
 PROJECT = "agentic-platform"
 ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-helm at this version
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
-PYTHON_IMAGE = "python:3.11.16-slim"
 OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
 _TEMPLATE_DEFAULTS = TemplateSettings(ArtifactStore(endpoint=""))
 
@@ -168,7 +167,10 @@ FIELDS: dict[str, Field] = {
     "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
     "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
-    "template.agentImage": Field(str, _TEMPLATE_DEFAULTS.agent_image, _image, "Default agent image."),
+    "template.agentImage": Field(
+        str, None, _image, "Agent image with `agent` on PATH; unset = bundled mode (Python image, source ConfigMap)."
+    ),
+    "template.llmModel": Field(str, _TEMPLATE_DEFAULTS.llm_model, None, "Model name synthesis asks LiteLLM for."),
     "template.browserlessUrl": Field(str, _TEMPLATE_DEFAULTS.browserless_url, _url, "Browserless URL for steps."),
     "template.litellmUrl": Field(str, _TEMPLATE_DEFAULTS.litellm_url, _url, "LiteLLM URL for steps."),
     "template.databaseDsn": Field(
@@ -354,11 +356,14 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
 
     namespace, workloads = values["namespace"], tuple(values["workloadNamespaces"])
     store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=values["minio.bucket"])
+    agent_image = values["template.agentImage"]
     template = TemplateSettings(
         artifacts=store,
-        agent_image=values["template.agentImage"],
+        agent_image=agent_image or PYTHON_IMAGE,
         browserless_url=values["template.browserlessUrl"],
         litellm_url=values["template.litellmUrl"],
+        llm_model=values["template.llmModel"],
+        agent_bundle=None if agent_image else bundle.agent_source(),
     )
     return PlatformConfig(
         namespace=namespace,

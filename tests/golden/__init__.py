@@ -13,16 +13,16 @@ from typing import Any
 import yaml
 
 from agentic_operator import api
-from components import template
+from components import bundle, template
 from components.config import FIELDS
 
 HERE = Path(__file__).parent
 
 
 def _visual_analysis_template() -> dict[str, Any]:
-    """The WorkflowTemplate as the stack defaults render it."""
+    """The WorkflowTemplate as the stack defaults render it (bundled agent)."""
     store = template.ArtifactStore(endpoint=template.minio_endpoint(FIELDS["namespace"].default))
-    return template.workflow_template(template.TemplateSettings(store))
+    return template.workflow_template(template.TemplateSettings(store, agent_bundle=bundle.agent_source()))
 
 
 def _renderers() -> dict[str, Callable[[], Any]]:

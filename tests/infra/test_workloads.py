@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentic_contract import pipeline
-from components import template
+from components import bundle, template
 from tests.infra.harness import Registered, Run, generated, is_secret
 from tests.infra.k8s import WORKFLOW_TEMPLATE
 
@@ -59,8 +59,8 @@ def test_no_database_secret_unless_a_dsn_is_configured(dev_stack: Run) -> None:
 
 
 def _settings(run: Run) -> dict[str, Any]:
-    (step,) = [t for t in run.of_type(WORKFLOW_TEMPLATE)[0].manifest["spec"]["templates"] if t["name"] == "scraper"]
-    return {e["name"]: e.get("value") for e in step["container"]["env"]}
+    steps = [t for t in run.of_type(WORKFLOW_TEMPLATE)[0].manifest["spec"]["templates"] if "container" in t]
+    return {e["name"]: e.get("value") for step in steps for e in step["container"]["env"]}
 
 
 def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Run) -> None:
@@ -69,6 +69,7 @@ def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Ru
         template.ArtifactStore(template.minio_endpoint("agentic-system")),
         browserless_url=env["BROWSERLESS_URL"],
         litellm_url=env["LITELLM_URL"],
+        agent_bundle=bundle.agent_source(),  # the dev stack runs the bundled agent
     )
     expected = template.workflow_template(settings)
     for ns in NAMESPACES:
