@@ -30,7 +30,8 @@ class Settings:
     opa_timeout_seconds: float = 2.0
     policy_dir: str | None = None
     api_timeout_seconds: float = 10.0
-    default_agent_image: str = "ghcr.io/agentic-dev/agent:0.1.0"
+    # The platform sets AGENTIC_DEFAULT_AGENT_IMAGE; this default is bundled mode's image.
+    default_agent_image: str = "python:3.11.16-slim"
     default_bucket: str = "agentic-artifacts"
     # Safety net only: reconciles are driven by watch events.
     resync_seconds: float = 300.0

@@ -201,7 +201,9 @@ ADMISSION_CASES = [
         ADMISSION,
         admission_input(agentImage="docker.io/someone/agent:1"),
         False,
-        ('spec.agentImage: image "docker.io/someone/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',),
+        (
+            'spec.agentImage: image "docker.io/someone/agent:1" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)',
+        ),
     ),
     Case(
         "docker hub shorthand",
@@ -227,7 +229,7 @@ ADMISSION_CASES = [
         admission_input(Settings(default_agent_image="quay.io/x/agent:1")),
         False,
         (
-            'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',
+            'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)',
         ),
     ),
     # bucket
