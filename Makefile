@@ -10,7 +10,7 @@ PULUMI := $(shell command -v pulumi 2>/dev/null || echo $(CURDIR)/.pulumi-cli/bi
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: venv test lint typecheck unit stack up preview destroy golden bench clean
+.PHONY: venv test lint typecheck unit stack up preview destroy golden bench demo clean
 
 $(VENV)/.installed: requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ golden: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# The four agent steps on this machine against a page of tests/agent/site (needs chromium).
+demo: venv
+	$(BIN)/python -m tests.agent.demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
