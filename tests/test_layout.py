@@ -46,3 +46,18 @@ def test_the_agent_lock_is_hashed_and_agrees_with_the_repository_lock() -> None:
     main = _pins(ROOT / "requirements.lock")
     assert {name: main.get(name) for name in agent} == agent
     assert {"httpx", "playwright", "selectolax", "openai"} <= agent.keys()
+
+
+def test_the_agent_dockerfile_is_pinned_non_root_and_hashed() -> None:
+    """The image teams build: the bundled mode's exact base, hashes enforced, uid 65532."""
+    from components import template
+
+    text = (ROOT / "agent" / "Dockerfile").read_text()
+    assert f"FROM {template.PYTHON_IMAGE}\n" in text
+    assert "--require-hashes -r agent/requirements.lock" in text and "--no-index" in text
+    assert "USER 65532:65532" in text and 'ENTRYPOINT ["agent"]' in text
+
+
+def test_ci_installs_chromium() -> None:
+    """The screenshot tests need it; CI must install it, never skip."""
+    assert "apt-get install -y -qq --no-install-recommends chromium" in (ROOT / ".ci" / "run").read_text()
