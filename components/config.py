@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,10 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from agentic_operator import api
+from agentic_operator import api, reconcile
+from agentic_operator.decision import ADMISSION, PolicyError, PolicyUnavailable
+from agentic_operator.policy import EmbeddedPolicy
+from agentic_operator.settings import Settings
 from components import bundle
 from components.template import PYTHON_IMAGE, ArtifactStore, TemplateSettings, minio_endpoint
 
@@ -342,7 +346,49 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         errors.append(f"{_full('policy.data')}: cannot read the policy data: {exc}")
         return
     if base is not None:
-        errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
+        problems = bundle.override_errors(base, values["policy.data"])
+        errors.extend(f"{_full('policy.data')}: {e}" for e in problems)
+        if not problems:
+            errors.extend(_policy_default_errors(values, policy_dir))
+
+
+# What admission says of the platform defaults ("settings.<x>: ...") -> the stack key that sets them.
+_POLICY_SETTINGS = {"settings.defaultAgentImage": "template.agentImage", "settings.defaultBucket": "minio.bucket"}
+
+
+def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
+    """The platform defaults the admission policy would deny, each named by its stack key.
+
+    Asked of the admission policy itself (the Rego, with ``policy.data`` merged as the
+    operator's OPA gets it) for a workload that sets neither image nor bucket, so the
+    policy judges the defaults: a default the policy denies would deny every workload.
+    """
+    files = bundle.policies(policy_dir, values["policy.data"])
+    if not any(path.endswith(".rego") for path in files.data):
+        return []  # no policies to ask (the operator would fail closed on every workload)
+    workload = {
+        "metadata": {"name": "config-check"},
+        "spec": {"targetUrls": ["https://example.com/"], "objective": "-"},
+    }
+    settings = Settings(
+        default_agent_image=values["template.agentImage"] or PYTHON_IMAGE, default_bucket=values["minio.bucket"]
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        for item in files.items:
+            (Path(directory) / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (Path(directory) / item["path"]).write_text(files.data[item["key"]])
+        try:
+            decision = EmbeddedPolicy(directory).evaluate(ADMISSION, reconcile.admission_input(workload, settings))
+        except PolicyUnavailable:
+            return []  # no admission package in these policies: nothing judges the defaults
+        except PolicyError as error:
+            return [f"{_full('policy.data')}: the policies do not evaluate: {error}"]
+    errors = []
+    for reason in decision.reasons:
+        field, _, message = reason.partition(": ")
+        if field in _POLICY_SETTINGS:
+            errors.append(f"{_full(_POLICY_SETTINGS[field])}: the admission policy denies it: {message}")
+    return errors
 
 
 def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OPERATOR_DIR) -> PlatformConfig:
