@@ -10,7 +10,11 @@ PULUMI := $(shell command -v pulumi 2>/dev/null || echo $(CURDIR)/.pulumi-cli/bi
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi
 export PULUMI_CONFIG_PASSPHRASE ?=
 
-.PHONY: venv test lint typecheck unit stack up preview destroy golden bench demo clean
+# The real systems the tests run against, built from their Go modules (hack/tools.sh).
+TOOLS_BIN := $(shell hack/tools.sh bin)
+export AGENTIC_TOOLS_BIN ?= $(TOOLS_BIN)
+
+.PHONY: venv tools test lint typecheck unit cluster stack up preview destroy golden bench demo clean
 
 $(VENV)/.installed: requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +32,15 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+tools:
+	hack/tools.sh build
+
+unit: venv tools
 	$(BIN)/pytest
+
+# The tier on the real control plane alone (also part of `make test`).
+cluster: venv tools
+	$(BIN)/pytest -m cluster
 
 test: lint typecheck unit
 
@@ -59,9 +70,9 @@ golden: venv
 bench: venv
 	$(BIN)/python -m bench
 
-# The four agent steps on this machine against a page of tests/agent/site (needs chromium).
+# The four agent steps on this machine against a page of testkit/agent/site (needs chromium).
 demo: venv
-	$(BIN)/python -m tests.agent.demo
+	$(BIN)/python -m testkit.agent.demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

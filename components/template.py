@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentic_contract import pipeline
-from agentic_operator.argo import API_VERSION
-from agentic_operator.settings import Settings
+from agentic_operator import api
+from agentic_operator.argo_names import API_VERSION
 from components import podspec
 from components.bundle import Bundle
 
@@ -65,10 +65,7 @@ AGENT_DEPS_DIR = "/opt/agentic/deps"
 # Debian's default PATH, then the bundle's `agent` launcher last: an image with its own
 # `agent` in a standard directory runs that one.
 BUNDLED_PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{AGENT_SOURCE_DIR}/bin"
-PYTHON_IMAGE = "python:3.11.16-slim"  # bundled mode's interpreter (operator and agent)
-DEFAULT_LLM_MODEL = "gpt-4o-mini"
 
-_DEFAULTS = Settings()
 _DESCRIPTIONS = {
     pipeline.PARAM_JOB_ID: "Job id: names the Workflow and the artifact prefix job-<job-id>/.",
     pipeline.PARAM_TARGET_URLS: "The pages to analyse, as a JSON array of strings.",
@@ -101,7 +98,7 @@ class ArtifactStore:
     """The S3-compatible store (MinIO) and the Secret holding its credentials."""
 
     endpoint: str
-    bucket: str = _DEFAULTS.default_bucket
+    bucket: str
     secret: str = ARTIFACT_SECRET
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
@@ -110,13 +107,14 @@ class ArtifactStore:
 
 @dataclass(frozen=True)
 class TemplateSettings:
-    """What the platform configures in the template; the rest is fixed by the pipeline."""
+    """What the platform configures in the template (its defaults are the stack config's,
+    :mod:`components.config`); the rest is fixed by the pipeline."""
 
     artifacts: ArtifactStore
-    agent_image: str = PYTHON_IMAGE
-    browserless_url: str = "http://browserless.browserless.svc.cluster.local:3000"
-    litellm_url: str = "http://litellm.litellm.svc.cluster.local:4000"
-    llm_model: str = DEFAULT_LLM_MODEL
+    agent_image: str
+    browserless_url: str
+    litellm_url: str
+    llm_model: str
     requests: tuple[str, str] = ("100m", "256Mi")
     limits: tuple[str, str] = ("1", "1Gi")
     # Bundled mode: the agent's source ConfigMap content (components.bundle.agent_source());
@@ -169,10 +167,15 @@ def _platform_env(name: str, settings: TemplateSettings) -> dict[str, Any]:
 
 
 def _install(settings: TemplateSettings, mounts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Bundled mode's init container: the locked, hashed dependencies into the deps volume."""
+    """Bundled mode's init container: the locked, hashed dependencies into the deps volume.
+
+    It runs the template's default agent image, which in bundled mode is the Python image
+    the lock's wheels were chosen for (``components.config.DEFAULT_AGENT_IMAGE``); a
+    workload's own ``spec.agentImage`` changes the step's image, never the installer's.
+    """
     return {
         "name": "install-agent",
-        "image": PYTHON_IMAGE,
+        "image": settings.agent_image,
         "command": ["python", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check"],
         "args": [
             "--no-input",
@@ -355,7 +358,7 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "WorkflowTemplate",
-        "metadata": {"name": pipeline.TEMPLATE_NAME, "labels": podspec.labels("visual-analysis")},
+        "metadata": {"name": api.DEFAULT_TEMPLATE, "labels": podspec.labels("visual-analysis")},
         "spec": {
             "entrypoint": pipeline.ENTRYPOINT,
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,

@@ -50,10 +50,10 @@ def test_the_agent_lock_is_hashed_and_agrees_with_the_repository_lock() -> None:
 
 def test_the_agent_dockerfile_is_pinned_non_root_and_hashed() -> None:
     """The image teams build: the bundled mode's exact base, hashes enforced, uid 65532."""
-    from components import template
+    from components import config
 
     text = (ROOT / "agent" / "Dockerfile").read_text()
-    assert f"FROM {template.PYTHON_IMAGE}\n" in text
+    assert f"FROM {config.PYTHON_IMAGE}\n" in text
     assert "--require-hashes -r agent/requirements.lock" in text and "--no-index" in text
     assert "USER 65532:65532" in text and 'ENTRYPOINT ["agent"]' in text
 

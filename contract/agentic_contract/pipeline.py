@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TEMPLATE_NAME = "visual-analysis-template"
+# The template's own name is the AgentWorkload default: agentic_operator.api.DEFAULT_TEMPLATE
+# (a workload may name another template; the agent never needs it).
 ENTRYPOINT = "main"
 
 # Global arguments (``{{workflow.parameters.<name>}}`` inside the template).

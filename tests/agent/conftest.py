@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +11,20 @@ import pytest
 
 from agentic_contract import pipeline
 from components import bundle
-from tests.agent.peers import Site
+from testkit.agent.peers import Site, chromium_binary
 
 LOOPBACK = "127.0.0.0/8"
+
+
+def require_chromium() -> str:
+    """The chromium binary; in CI its absence fails the run, elsewhere it skips."""
+    binary = chromium_binary()
+    if binary is None:
+        message = "chromium is not installed (apt-get install -y chromium; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
 
 
 def policy_data(directory: Path, **overrides: object) -> Path:

@@ -1,7 +1,7 @@
 """The template and the agent agree: each step produces exactly what the template declares.
 
 The steps run as processes from the rendered WorkflowTemplate's own command, environment,
-input artifacts and paths (tests/agent/chain.py), against real peers on loopback.
+input artifacts and paths (testkit/agent/chain.py), against real peers on loopback.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from agentic_contract import pipeline
-from components import bundle, template
-from tests.agent.chain import TemplateRun, lay_out, workload_arguments
-from tests.agent.conftest import LOOPBACK, policy_data
-from tests.agent.peers import ChatServer, Chromium, Site, extractive_answer, require_chromium
+from components import bundle, config, template
+from testkit.agent.chain import TemplateRun, lay_out, workload_arguments
+from testkit.agent.peers import ChatServer, Chromium, Site, extractive_answer
+from tests.agent.conftest import LOOPBACK, policy_data, require_chromium
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,8 @@ def test_every_step_produces_exactly_its_declared_outputs(
     site: Site, chromium: Chromium, tmp_path: Path, bundled: bool
 ) -> None:
     """Declared output parameters and artifacts exist at the declared paths, and nothing else."""
-    source = bundle.agent_source() if bundled else None
-    settings = template.TemplateSettings(
-        template.ArtifactStore(template.minio_endpoint("agentic-system")), agent_bundle=source
-    )
+    settings = config.template_settings("agentic-system", agent_image=None if bundled else "registry.example/agent:1")
+    source = settings.agent_bundle
     manifest = template.workflow_template(settings)
     llm = ChatServer(extractive_answer)
     try:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.agent.peers import require_chromium
+from tests.agent.conftest import require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_demo_prints_the_path_of_the_report_it_wrote() -> None:
     require_chromium()
     out = subprocess.run(
-        [sys.executable, "-m", "tests.agent.demo"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "testkit.agent.demo"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()

@@ -11,8 +11,8 @@ import pytest
 from agentic_agent.__main__ import main
 from agentic_agent.dom import confidence
 from agentic_contract import pipeline
+from testkit.agent.peers import Site, static
 from tests.agent.conftest import scrape
-from tests.agent.peers import Site, static
 
 OBJECTIVE = pipeline.PARAMETER_ENV[pipeline.PARAM_OBJECTIVE]
 

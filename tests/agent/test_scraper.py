@@ -14,8 +14,8 @@ from agentic_agent.config import Env
 from agentic_agent.errors import StepError
 from agentic_agent.fetch import USER_AGENT
 from agentic_contract import pipeline
+from testkit.agent.peers import Site, huge, redirect, slow, static
 from tests.agent.conftest import policy_data
-from tests.agent.peers import Site, huge, redirect, slow, static
 
 URLS = pipeline.PARAMETER_ENV[pipeline.PARAM_TARGET_URLS]
 

@@ -13,8 +13,8 @@ from agentic_agent.__main__ import main
 from agentic_agent.fetch import USER_AGENT
 from agentic_agent.screenshots import endpoint
 from agentic_contract import pipeline
-from tests.agent.conftest import scrape
-from tests.agent.peers import Chromium, Site, require_chromium, static
+from testkit.agent.peers import Chromium, Site, static
+from tests.agent.conftest import require_chromium, scrape
 
 # A 1x1 red PNG, for the page's one image.
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")

@@ -11,8 +11,8 @@ import pytest
 
 from agentic_agent.__main__ import main
 from agentic_contract import pipeline
+from testkit.agent.peers import ChatServer, Site, extractive_answer
 from tests.agent.conftest import as_inputs, scrape
-from tests.agent.peers import ChatServer, Site, extractive_answer
 from tests.agent.test_screenshots import PIXEL
 
 KEY = "sk-local-s3cr3t"

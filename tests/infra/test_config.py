@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from components import config
@@ -189,7 +190,12 @@ def test_the_readme_documents_every_key_with_its_default() -> None:
             "template.agentImage",
             'image "docker.io/me/agent:1.0.0" is not from an allowed registry',
         ),
-        ({"minio.bucket": "my.bucket"}, "minio.bucket", 'bucket "my.bucket" does not match bucket_pattern'),
+        (
+            # A valid bucket name the stack's policy.data narrows away: only admission knows.
+            {"minio.bucket": "artifacts", "policy.data": {"bucket_pattern": "^team-[a-z0-9-]{1,58}$"}},
+            "minio.bucket",
+            'bucket "artifacts" does not match bucket_pattern',
+        ),
     ],
 )
 def test_defaults_the_admission_policy_would_deny_fail_before_any_resource(
@@ -217,5 +223,21 @@ def test_an_image_the_stack_allows_in_the_policy_data_passes() -> None:
 def test_the_default_is_the_bundled_agent_and_admission_allows_it() -> None:
     """No template.agentImage: the Python image with the agent's source bundle, and no error."""
     loaded = load(Harness(), ROOT / "policies")
-    assert loaded.template.agent_image == "python:3.11.16-slim" and loaded.template.agent_bundle is not None
+    assert loaded.template.agent_image == config.DEFAULT_AGENT_IMAGE and loaded.template.agent_bundle is not None
     assert loaded.operator.default_agent_image == loaded.template.agent_image
+
+
+def test_the_stack_file_says_which_keys_are_set_and_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pulumi.Config cannot list keys or tell secrets apart; the stack settings file can."""
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  agentic-platform:minio.rootUser:\n    secure: v1:abc\n"
+        "  agentic-platform:minio:\n    rootPassword:\n      secure: v1:def\n    storageSize: 5Gi\n"
+        "  agentic-platform:namespace: platform\n"
+        "  kubernetes:context: kind\n"
+    )
+    monkeypatch.setattr(config, "STACK_CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
+    assert config._stack_file() == ({"minio.rootUser", "minio", "namespace"}, {"minio.rootUser", "minio"})
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "prod")  # no file: nothing was set
+    assert config._stack_file() == (set(), set())

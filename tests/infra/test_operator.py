@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentic_operator.settings import Settings
-from components import bundle, config, operator, podspec, template
+from components import bundle, config, operator, podspec
 from tests.infra.harness import Harness, Run
 from tests.infra.k8s import pod_spec
 
@@ -61,7 +61,7 @@ def test_the_environment_is_what_the_operator_settings_read(dev_stack: Run) -> N
     assert settings.namespaces == ("team-a", "team-b")
     assert settings.resync_seconds == 120  # Pulumi.dev.yaml
     assert (settings.default_bucket, settings.http_port) == ("agentic-artifacts", 8080)
-    assert settings.default_agent_image == template.PYTHON_IMAGE  # bundled mode
+    assert settings.default_agent_image == config.DEFAULT_AGENT_IMAGE  # bundled mode
 
 
 def test_bundled_mode_installs_the_lock_and_runs_the_mounted_source(dev_stack: Run) -> None:
@@ -169,7 +169,7 @@ def test_a_source_change_rolls_the_deployment(tmp_path: Path) -> None:
         namespace="agentic-system",
         workload_namespaces=("team-a",),
         image=None,
-        python_image=template.PYTHON_IMAGE,
+        python_image=config.PYTHON_IMAGE,
         opa_image=config.OPA_IMAGE,
         resync_seconds=300,
         default_agent_image="registry.example/agent:1.0.0",

@@ -11,9 +11,8 @@ import pytest
 from hera.workflows.models import WorkflowTemplate
 
 from agentic_contract import pipeline
-from agentic_operator.argo import build_workflow
 from components import podspec, template
-from tests import factories
+from testkit import factories
 from tests.infra import argo_rules
 
 SETTINGS = template.TemplateSettings(
@@ -21,6 +20,7 @@ SETTINGS = template.TemplateSettings(
     agent_image="registry.example/agent:1.2.3",
     browserless_url="http://browserless.test:3000",
     litellm_url="http://litellm.test:4000",
+    llm_model="model.test",
 )
 
 
@@ -121,7 +121,7 @@ def test_parses_with_argos_typed_models_without_losing_a_field() -> None:
 
 
 def test_accepts_exactly_the_parameters_build_workflow_sends() -> None:
-    workflow = build_workflow(factories.workload(resources={"limits": {"memory": "2Gi"}}))
+    workflow = factories.workflow(factories.workload(resources={"limits": {"memory": "2Gi"}}))
     sent = {p["name"] for p in workflow["spec"]["arguments"]["parameters"]}
     declared = manifest()["spec"]["arguments"]["parameters"]
     assert {p["name"] for p in declared} == sent == set(pipeline.WORKFLOW_PARAMETERS)

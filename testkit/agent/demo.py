@@ -1,19 +1,19 @@
 """``make demo``: the pipeline on this machine, from an AgentWorkload to the report.
 
-1. serves ``tests/agent/site/`` on loopback and takes ``examples/pricing-check.yaml``
+1. serves ``testkit/agent/site/`` on loopback and takes ``examples/pricing-check.yaml``
    with its target pointed at that page;
 2. admission and the gate are decided by the real policies (``policies/``, evaluated by
    ``agentic_operator.policy.EmbeddedPolicy``), with the demo's stack override that lets
    loopback through (``blocked_networks: {"127.0.0.0/8": null}``, ``localhost`` no longer
    internal), as a stack's ``policy.data`` would;
 3. runs scraper, screenshot-extractor and dom-extractor as the rendered WorkflowTemplate
-   declares them (``tests/agent/chain.py``), with Debian's headless Chromium as the
+   declares them (:mod:`testkit.agent.chain`), with Debian's headless Chromium as the
    browser, then asks the gate policy with those outputs, then runs synthesis;
 4. prints the path of ``report.md``.
 
 The model is ``LITELLM_URL`` (with ``LITELLM_API_KEY``, ``AGENT_LLM_MODEL``) when set;
 otherwise a stand-in on loopback that answers with the prices the extraction found
-(``tests.agent.peers.extractive_answer``), so the demo needs no network.
+(:func:`testkit.agent.peers.extractive_answer`), so the demo needs no network.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import Any
 import yaml
 
 from agentic_contract import pipeline
-from agentic_operator import api, reconcile
+from agentic_operator import api, argo, reconcile
 from agentic_operator.decision import ADMISSION, GATE
 from agentic_operator.policy import EmbeddedPolicy
 from agentic_operator.settings import Settings
-from components import bundle, template
-from tests.agent.chain import TemplateRun, lay_out, workload_arguments
-from tests.agent.peers import ChatServer, Chromium, Site, chromium_binary, extractive_answer
+from components import bundle, config, template
+from testkit.agent.chain import TemplateRun, lay_out, workload_arguments
+from testkit.agent.peers import ChatServer, Chromium, Site, chromium_binary, extractive_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pricing-check.yaml"
@@ -69,11 +69,11 @@ def main() -> int:
         workload["metadata"].setdefault("namespace", "demo")
         workload["spec"]["targetUrls"] = [url]
         spec = api.parse(workload)
-        settings = Settings(default_agent_image=template.PYTHON_IMAGE)
+        settings = Settings(default_agent_image=config.DEFAULT_AGENT_IMAGE, default_bucket=config.DEFAULT_BUCKET)
         (work / "policies").mkdir()
         policy_dir = _policies(work / "policies")
         policy = EmbeddedPolicy(policy_dir)
-        admission = policy.evaluate(ADMISSION, reconcile.admission_input(workload, settings))
+        admission = policy.evaluate(ADMISSION, reconcile.admission_input(workload, spec, settings))
         _say(f"admission ({ADMISSION}): {'allowed' if admission.allowed else 'denied'} {'; '.join(admission.reasons)}")
         if not admission.allowed:
             return 1
@@ -88,12 +88,10 @@ def main() -> int:
             llm = ChatServer(extractive_answer)
             platform = {pipeline.ENV_LITELLM_URL: llm.url}
         platform[pipeline.ENV_BROWSERLESS_URL] = browser.endpoint
-        source = bundle.agent_source()
-        manifest = template.workflow_template(
-            template.TemplateSettings(
-                template.ArtifactStore(template.minio_endpoint("agentic-system")), agent_bundle=source
-            )
-        )
+        template_settings = config.template_settings("agentic-system")  # the default: bundled agent
+        source = template_settings.agent_bundle
+        assert source is not None
+        manifest = template.workflow_template(template_settings)
         run = TemplateRun(
             manifest,
             work / "pods",
@@ -112,13 +110,9 @@ def main() -> int:
             if result.code:
                 return result.code
             outputs[step] = result.parameters
-        gate_input = {
-            **reconcile.admission_input(workload, settings),
-            "threshold": spec.threshold,
-            "progress": {"progress": "4/6", "total": 6, "succeeded": 4, "failed": 0},
-            "outputs": outputs,
-        }
-        gate = policy.evaluate(GATE, gate_input)
+        # What the operator reads off the Workflow at the gate: four of six nodes done.
+        at_gate = argo.WorkflowStatus(progress="4/6", nodes_total=6, nodes_succeeded=4, step_outputs=outputs)
+        gate = policy.evaluate(GATE, reconcile.gate_input(workload, spec, at_gate, settings))
         _say(f"gate ({GATE}): {'approved' if gate.allowed else 'a human must decide'}: {'; '.join(gate.reasons)}")
         if not gate.allowed:
             return 2

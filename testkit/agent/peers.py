@@ -3,10 +3,11 @@
 Nothing here imitates a client library: the agent talks HTTP, CDP and the OpenAI API to
 real servers on 127.0.0.1, and tests read what those servers received.
 
-- :class:`Site`: ``http.server`` serving ``tests/agent/site/`` plus routes a test adds
+- :class:`Site`: ``http.server`` serving ``testkit/agent/site/`` plus routes a test adds
   (redirects, huge and slow bodies, non-HTML, errors); records every request.
 - :class:`Chromium`: Debian's ``chromium`` started headless with a DevTools port, the
-  same peer Browserless is (both speak CDP). Missing in CI is a failure, not a skip.
+  same peer Browserless is (both speak CDP); tests/agent/conftest.py ``require_chromium``
+  makes its absence a failure in CI, not a skip.
 - :class:`ChatServer`: the OpenAI chat-completions endpoint, answering what a test (or
   :func:`extractive_answer`, for the demo) says, and recording each request.
 """
@@ -28,8 +29,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 SITE = Path(__file__).parent / "site"
 
@@ -206,17 +205,6 @@ class Chromium:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
         shutil.rmtree(self.profile, ignore_errors=True)
-
-
-def require_chromium() -> str:
-    """The chromium binary; in CI its absence fails the run, elsewhere it skips."""
-    binary = chromium_binary()
-    if binary is None:
-        message = "chromium is not installed (apt-get install -y chromium; .ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ its own pod. The step runs as ``python -m agentic_agent <step>``, a real process
 Bundled mode runs the ``bin/agent`` launcher of the source ConfigMap laid out on disk
 (:func:`lay_out`), so the agent imports the bundle's modules, not the installed package.
 
-The contract test and ``make demo`` both use it, so the demo runs what the cluster would.
+The contract test (tests/agent) and ``make demo`` both use it, so the demo runs what the cluster would.
 """
 
 from __future__ import annotations
