@@ -160,7 +160,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 def run(env: config.Env) -> dict[str, str]:
     common = config.Common.from_env(env)
-    model = env.text(pipeline.ENV_LLM_MODEL, config.DEFAULT_LLM_MODEL)
+    # The platform's choice (stack config template.llmModel, set on the step by the template).
+    model = env.text(pipeline.ENV_LLM_MODEL)
     send_images = env.choice(config.ENV_LLM_IMAGES, "false", ("true", "false")) == "true"
     pages_dir, dom_dir = common.input(pipeline.ARTIFACT_PAGES), common.input(pipeline.ARTIFACT_DOM)
     images_dir = common.input(pipeline.ARTIFACT_IMAGES)

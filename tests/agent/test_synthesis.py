@@ -140,8 +140,18 @@ def test_an_unreachable_endpoint_is_retryable(extracted: dict[str, str]) -> None
     env = {
         **extracted,
         pipeline.ENV_LITELLM_URL: "http://127.0.0.1:9",
+        pipeline.ENV_LLM_MODEL: "local-model",
         "AGENT_LLM_MAX_RETRIES": "0",
         "AGENT_LLM_TIMEOUT_SECONDS": "5",
     }
     assert main([pipeline.STEP_SYNTHESIS], env) == pipeline.EXIT_RETRYABLE
     assert "did not answer" in Path(extracted["AGENT_TERMINATION_LOG"]).read_text()
+
+
+def test_no_model_named_is_a_configuration_error(extracted: dict[str, str], llm: ChatServer) -> None:
+    """The model is the platform's choice (template.llmModel): unset, the step asks nothing."""
+    env = _env(extracted, llm)
+    del env[pipeline.ENV_LLM_MODEL]
+    assert main([pipeline.STEP_SYNTHESIS], env) == pipeline.EXIT_CONFIG
+    assert f"{pipeline.ENV_LLM_MODEL}: not set" in Path(extracted["AGENT_TERMINATION_LOG"]).read_text()
+    assert llm.requests == []
