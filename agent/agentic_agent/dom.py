@@ -38,7 +38,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from agentic_agent import config, pages
-from agentic_agent.errors import StepError
 from agentic_agent.extract import extract
 from agentic_agent.outputs import Outputs
 from agentic_contract import pipeline
@@ -178,9 +177,7 @@ def confidence(objective: str, extractions: list[dict[str, Any]], fetched: int) 
 def run(env: config.Env) -> dict[str, str]:
     common = config.Common.from_env(env)
     source = common.input(pipeline.ARTIFACT_PAGES)
-    fetched = [p for p in pages.read_pages(source) if p.ok]
-    if not fetched:
-        raise StepError(f"input artifact {source}: no fetched page to extract from")
+    fetched = pages.fetched_pages(source, "extract from")
     outputs = Outputs(common.artifacts_dir, common.parameters_dir, STEP.artifact)
     with outputs as staging:
         extractions: list[dict[str, Any]] = []

@@ -66,6 +66,14 @@ def read_pages(directory: Path) -> list[Page]:
         raise StepError(f"input artifact {directory}: no readable {INDEX} ({error})") from None
 
 
+def fetched_pages(directory: Path, purpose: str) -> list[Page]:
+    """The ``ok`` pages of a ``pages`` artifact; a :class:`StepError` when none is left to ``purpose``."""
+    fetched = [page for page in read_pages(directory) if page.ok]
+    if not fetched:
+        raise StepError(f"input artifact {directory}: no fetched page to {purpose}")
+    return fetched
+
+
 def body(directory: Path, page: Page) -> bytes:
     if page.file is None:
         raise StepError(f"page {page.id} has no body")

@@ -39,7 +39,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Route, sync_playwright
 
 from agentic_agent import config, pages
-from agentic_agent.errors import ConfigError, Retryable, StepError
+from agentic_agent.errors import ConfigError, Retryable
 from agentic_agent.fetch import Fetcher, Limits
 from agentic_agent.netguard import Guard, load_policy_config
 from agentic_agent.outputs import Outputs
@@ -111,9 +111,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 def run(env: config.Env) -> dict[str, str]:
     common = config.Common.from_env(env)
     source = common.input(pipeline.ARTIFACT_PAGES)
-    fetched = [p for p in pages.read_pages(source) if p.ok]
-    if not fetched:
-        raise StepError(f"input artifact {source}: no fetched page to take a picture of")
+    fetched = pages.fetched_pages(source, "take a picture of")
     browser_url = env.text(pipeline.ENV_BROWSERLESS_URL)
     if urllib.parse.urlsplit(browser_url).scheme not in ("http", "https", "ws", "wss"):
         raise ConfigError(f"{pipeline.ENV_BROWSERLESS_URL}: not an http(s) or ws(s) URL")
