@@ -13,6 +13,7 @@
 # where <hash> covers the wrapper module and the build flags, so changing a pin rebuilds
 # that tool only. <cache>/bin holds links to the current build of every command.
 set -euo pipefail
+shopt -s nullglob
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentic-platform/tools}
