@@ -33,7 +33,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from agentic_operator import api, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api
 from components import podspec
 from components.base import Component, raw
 

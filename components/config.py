@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,10 @@ from typing import Any
 import pulumi
 import yaml
 
-from agentic_operator import api
+from agentic_operator import api, reconcile
+from agentic_operator.decision import ADMISSION, PolicyError, PolicyUnavailable
+from agentic_operator.policy import EmbeddedPolicy
+from agentic_operator.settings import Settings
 from components import bundle
 from components.quotas import DEFAULT_LIMIT, QuotaConfig
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
@@ -42,12 +46,15 @@ STACK_CONFIG_DIR = bundle.ROOT
 ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-helm at this version
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
-PYTHON_IMAGE = "python:3.11.16-slim"
+PYTHON_IMAGE = "python:3.11.16-slim"  # bundled mode's interpreter (operator and agent)
 OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
 # The platform's defaults: the template's parameter defaults and, through the operator's
 # environment (AGENTIC_DEFAULT_*), the operator's, for workloads that do not name their own.
 DEFAULT_BUCKET = "agentic-artifacts"
-DEFAULT_AGENT_IMAGE = "ghcr.io/agentic-dev/agent:0.1.0"
+# Bundled mode (template.agentImage unset): the agent's source from a ConfigMap runs on the
+# Python image, so the default works on any cluster with no image to build.
+DEFAULT_AGENT_IMAGE = PYTHON_IMAGE
+DEFAULT_LLM_MODEL = "gpt-4o-mini"
 BROWSERLESS_URL = "http://browserless.browserless.svc.cluster.local:3000"
 LITELLM_URL = "http://litellm.litellm.svc.cluster.local:4000"
 
@@ -190,7 +197,10 @@ FIELDS: dict[str, Field] = {
     "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
     "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
-    "template.agentImage": Field(str, DEFAULT_AGENT_IMAGE, _image, "Default agent image."),
+    "template.agentImage": Field(
+        str, None, _image, "Agent image with `agent` on PATH; unset = bundled mode (Python image, source ConfigMap)."
+    ),
+    "template.llmModel": Field(str, DEFAULT_LLM_MODEL, None, "Model name synthesis asks LiteLLM for."),
     "template.browserlessUrl": Field(str, BROWSERLESS_URL, _url, "Browserless URL for steps."),
     "template.litellmUrl": Field(str, LITELLM_URL, _url, "LiteLLM URL for steps."),
     "template.databaseDsn": Field(
@@ -403,14 +413,58 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         errors.append(f"{_full('policy.data')}: cannot read the policy data: {exc}")
         return
     if base is not None:
-        errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
+        problems = bundle.override_errors(base, values["policy.data"])
+        errors.extend(f"{_full('policy.data')}: {e}" for e in problems)
+        if not problems:
+            errors.extend(_policy_default_errors(values, policy_dir))
+
+
+# What admission says of the platform defaults ("settings.<x>: ...") -> the stack key that sets them.
+_POLICY_SETTINGS = {"settings.defaultAgentImage": "template.agentImage", "settings.defaultBucket": "minio.bucket"}
+
+
+def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
+    """The platform defaults the admission policy would deny, each named by its stack key.
+
+    Asked of the admission policy itself (the Rego, with ``policy.data`` merged as the
+    operator's OPA gets it) for a workload that sets neither image nor bucket, so the
+    policy judges the defaults: a default the policy denies would deny every workload.
+    """
+    files = bundle.policies(policy_dir, values["policy.data"])
+    if not any(path.endswith(".rego") for path in files.data):
+        return []  # no policies to ask (the operator would fail closed on every workload)
+    workload = {
+        "metadata": {"name": "config-check"},
+        "spec": {"targetUrls": ["https://example.com/"], "objective": "-"},
+    }
+    settings = Settings(
+        default_agent_image=values["template.agentImage"] or DEFAULT_AGENT_IMAGE, default_bucket=values["minio.bucket"]
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        for item in files.items:
+            (Path(directory) / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (Path(directory) / item["path"]).write_text(files.data[item["key"]])
+        try:
+            decision = EmbeddedPolicy(directory).evaluate(
+                ADMISSION, reconcile.admission_input(workload, api.parse(workload), settings)
+            )
+        except PolicyUnavailable:
+            return []  # no admission package in these policies: nothing judges the defaults
+        except PolicyError as error:
+            return [f"{_full('policy.data')}: the policies do not evaluate: {error}"]
+    errors = []
+    for reason in decision.reasons:
+        field, _, message = reason.partition(": ")
+        if field in _POLICY_SETTINGS:
+            errors.append(f"{_full(_POLICY_SETTINGS[field])}: the admission policy denies it: {message}")
+    return errors
 
 
 def _quota_errors(values: Mapping[str, Any]) -> list[str]:
     """Per resource: an agent step's limit and the default limit <= limits.* <= quota.*;
     otherwise no step could run (or the API server would refuse the LimitRange)."""
-    step = TemplateSettings(ArtifactStore("", ""), "", "", "")  # the steps' fixed resources
-    needed = {"cpu": step.limits[0], "memory": step.limits[1], "ephemeralStorage": step.ephemeral_storage[1]}
+    limits, storage = TemplateSettings.limits, TemplateSettings.ephemeral_storage  # the steps' fixed resources
+    needed = {"cpu": limits[0], "memory": limits[1], "ephemeralStorage": storage[1]}
     defaults = {
         "cpu": DEFAULT_LIMIT["cpu"],
         "memory": DEFAULT_LIMIT["memory"],
@@ -437,13 +491,21 @@ def template_settings(
     namespace: str,
     *,
     bucket: str = DEFAULT_BUCKET,
-    agent_image: str = DEFAULT_AGENT_IMAGE,
+    agent_image: str | None = None,
     browserless_url: str = BROWSERLESS_URL,
     litellm_url: str = LITELLM_URL,
+    llm_model: str = DEFAULT_LLM_MODEL,
 ) -> TemplateSettings:
-    """The template's settings for a platform in ``namespace`` (MinIO's), defaults as above."""
+    """The template's settings for a platform in ``namespace`` (MinIO's), defaults as above.
+
+    Without ``agent_image``, bundled mode: :data:`DEFAULT_AGENT_IMAGE` runs the agent's
+    source (``bundle.agent_source()``, a ConfigMap); with one, that image is the agent.
+    """
     store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=bucket)
-    return TemplateSettings(store, agent_image, browserless_url, litellm_url)
+    source = None if agent_image else bundle.agent_source()
+    return TemplateSettings(
+        store, agent_image or DEFAULT_AGENT_IMAGE, browserless_url, litellm_url, llm_model, agent_bundle=source
+    )
 
 
 def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OPERATOR_DIR) -> PlatformConfig:
@@ -462,6 +524,7 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         agent_image=values["template.agentImage"],
         browserless_url=values["template.browserlessUrl"],
         litellm_url=values["template.litellmUrl"],
+        llm_model=values["template.llmModel"],
     )
     store = template.artifacts
     return PlatformConfig(

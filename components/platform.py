@@ -56,6 +56,8 @@ class AgenticPlatform(Component):
         self.approvals = ApprovalPolicy(self.named("approvals"), ApprovalConfig(), opts=self.child(self.crd))
         self.argo = ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
         self.minio = Minio(self.named("minio"), config.minio, opts=self.child(self.namespace))
+        policies = bundle.policies(config.operator.policy_dir, config.operator.policy_overrides)
+        policy_data = policies.data.get(bundle.DATA_FILE, "")
         self.workloads = [
             WorkloadNamespace(
                 self.named(f"workloads-{namespace}"),
@@ -65,6 +67,7 @@ class AgenticPlatform(Component):
                     artifact_access_key=self.minio.artifact_access_key,
                     artifact_secret_key=self.minio.artifact_secret_key,
                     database_dsn=config.database_dsn,
+                    policy_data=policy_data,
                     requires=(self.argo.release,),
                     quota=config.quota,
                 ),

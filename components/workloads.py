@@ -13,6 +13,8 @@
 - The database DSN Secret, when configured: steps read it through ``secretKeyRef``.
 - A ResourceQuota and a LimitRange (:mod:`components.quotas`, stack keys ``quota.*`` and
   ``limits.*``).
+- ConfigMaps for the agent: the policy data (its fetch-time guard reads the same
+  ``blocked_networks`` admission does) and, in bundled mode, the agent's source.
 - The ``visual-analysis-template`` WorkflowTemplate, created after Argo (its CRDs).
 
 Why a namespaced WorkflowTemplate in each namespace rather than one
@@ -78,6 +80,8 @@ class WorkloadConfig:
     artifact_access_key: pulumi.Input[str]
     artifact_secret_key: pulumi.Input[str]
     database_dsn: pulumi.Input[str] | None = None
+    # policies/data.json with the stack's overrides (components.bundle.policies), as text.
+    policy_data: str = ""
     # What the WorkflowTemplate needs first: Argo's CRDs (the chart release).
     requires: Sequence[pulumi.Resource] = ()
     quota: quotas.QuotaConfig = field(default_factory=quotas.QuotaConfig)
@@ -143,6 +147,23 @@ class WorkloadNamespace(Component):
             spec=raw(limits["spec"]),
             opts=self.child(),
         )
+        self.config_maps = [
+            k8s.core.v1.ConfigMap(
+                self.named("agent-policy"),
+                metadata=meta(template.AGENT_POLICY_CONFIGMAP),
+                data={template.POLICY_DATA_KEY: config.policy_data},
+                opts=self.child(),
+            )
+        ]
+        if config.template.agent_bundle is not None:
+            self.config_maps.append(
+                k8s.core.v1.ConfigMap(
+                    self.named("agent-source"),
+                    metadata=meta(template.AGENT_SOURCE_CONFIGMAP),
+                    data=config.template.agent_bundle.data,
+                    opts=self.child(),
+                )
+            )
         manifest = template.workflow_template(config.template)
         self.workflow_template = k8s.apiextensions.CustomResource(
             self.named("template"),
@@ -158,6 +179,7 @@ class WorkloadNamespace(Component):
                 self.artifact_secret,
                 self.resource_quota,
                 self.limit_range,
+                *self.config_maps,
             ),
         )
         self.namespace_name = ns

@@ -13,6 +13,7 @@
 # where <hash> covers the wrapper module and the build flags, so changing a pin rebuilds
 # that tool only. <cache>/bin holds links to the current build of every command.
 set -euo pipefail
+shopt -s nullglob
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentic-platform/tools}
@@ -97,6 +98,8 @@ build() {
     if declare -F "after_$tool" >/dev/null; then "after_$tool" "$out.partial"; fi
     rm -rf "$work" "$out" && mv "$out.partial" "$out" && touch "$out/.complete"
     log "$tool $version: built in $(( $(date +%s) - start ))s"
+    local old  # earlier pins of this tool
+    for old in "$CACHE/$tool"-v*; do [[ $old == "$out" || ! -d $old ]] || rm -rf "$old"; done
   fi
   mkdir -p "$BIN"
   local cmd

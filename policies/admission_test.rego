@@ -171,13 +171,13 @@ test_allowed_hosts_never_readmit_a_private_address if {
 }
 
 test_image_registry if {
-	"spec.agentImage: image \"docker.io/evil/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev)" in deny({"agentImage": "docker.io/evil/agent:1"})
+	"spec.agentImage: image \"docker.io/evil/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)" in deny({"agentImage": "docker.io/evil/agent:1"})
 	count(deny({"agentImage": "ghcr.io/agentic-dev/agent@sha256:0123"})) == 0
 }
 
 test_the_default_image_is_checked_when_the_spec_has_none if {
 	msgs := deny_under({}, object.union(settings, {"defaultAgentImage": "quay.io/x/agent:1"}), data.agentic.config)
-	"settings.defaultAgentImage: image \"quay.io/x/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev)" in msgs
+	"settings.defaultAgentImage: image \"quay.io/x/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)" in msgs
 }
 
 test_a_registry_prefix_matches_whole_path_components if {

@@ -34,7 +34,7 @@ problems contains msg if {
 	})
 }
 
-# The output parameters the gate weighs, by step: agentic_operator.pipeline.STEP_OUTPUTS.
+# The output parameters the gate weighs, by step: agentic_contract.pipeline.STEP_OUTPUTS.
 expected_outputs := {
 	"scraper": ["pages-fetched", "pages-failed"],
 	"screenshot-extractor": ["screenshots"],

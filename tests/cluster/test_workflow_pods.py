@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from agentic_operator import argo_names, pipeline
+from agentic_contract import pipeline
+from agentic_operator import argo_names
 from components import argo as argo_chart
 from components import config, podspec, quotas, template, workloads
 from testkit import factories

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import NotFoundException
 
-from agentic_operator import api, argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api, argo
 from agentic_operator.policy import EmbeddedPolicy
 from components.bundle import operator_source
 from components.operator import operator_rules

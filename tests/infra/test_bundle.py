@@ -24,9 +24,12 @@ def _policies(tmp_path: Path) -> Path:
 
 def test_source_bundle_holds_every_module_and_the_lock_under_flat_keys() -> None:
     source = bundle.operator_source()
-    modules = sorted(p.name for p in (bundle.OPERATOR_DIR / bundle.PACKAGE).glob("*.py"))
+    modules = sorted(f"{bundle.PACKAGE}/{p.name}" for p in (bundle.OPERATOR_DIR / bundle.PACKAGE).glob("*.py"))
+    contract = sorted(
+        f"{bundle.CONTRACT_PACKAGE}/{p.name}" for p in (bundle.CONTRACT_DIR / bundle.CONTRACT_PACKAGE).glob("*.py")
+    )
     paths = [item["path"] for item in source.items]
-    assert sorted(Path(p).name for p in paths if p.endswith(".py")) == modules
+    assert sorted(p for p in paths if p.endswith(".py")) == sorted(modules + contract)
     assert bundle.REQUIREMENTS in paths
     assert all("/" not in key for key in source.data)
     assert {item["key"] for item in source.items} == set(source.data)

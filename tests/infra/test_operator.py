@@ -65,7 +65,7 @@ def test_the_environment_is_what_the_operator_settings_read(dev_stack: Run) -> N
     assert settings.namespaces == ("team-a", "team-b")
     assert settings.resync_seconds == 120  # Pulumi.dev.yaml
     assert (settings.default_bucket, settings.http_port) == ("agentic-artifacts", 8080)
-    assert settings.default_agent_image == "ghcr.io/agentic-dev/agent:0.1.0"
+    assert settings.default_agent_image == config.DEFAULT_AGENT_IMAGE  # bundled mode
 
 
 def test_bundled_mode_installs_the_lock_and_runs_the_mounted_source(dev_stack: Run) -> None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentic_operator import api, pipeline, reconcile
+from agentic_contract import pipeline
+from agentic_operator import api, reconcile
 from agentic_operator.decision import ADMISSION, GATE
 from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings
@@ -211,7 +212,9 @@ ADMISSION_CASES = [
         ADMISSION,
         admission_input(agentImage="docker.io/someone/agent:1"),
         False,
-        ('spec.agentImage: image "docker.io/someone/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',),
+        (
+            'spec.agentImage: image "docker.io/someone/agent:1" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)',
+        ),
     ),
     Case(
         "docker hub shorthand",
@@ -237,7 +240,7 @@ ADMISSION_CASES = [
         admission_input(dataclasses.replace(factories.SETTINGS, default_agent_image="quay.io/x/agent:1")),
         False,
         (
-            'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',
+            'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)',
         ),
     ),
     # bucket

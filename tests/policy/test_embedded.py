@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agentic_operator import api, argo, pipeline, reconcile
+from agentic_contract import pipeline
+from agentic_operator import api, argo, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
 from testkit import argo_sim, factories
