@@ -99,16 +99,22 @@ def token_mounts(container: dict[str, Any]) -> list[str]:
 def test_argo_admits_its_pod_under_the_restricted_profile(scraper_pod: dict[str, Any]) -> None:
     """The namespace enforces restricted, and the server stored the pod Argo asked for."""
     assert workloads.POD_SECURITY == "restricted"
-    assert set(containers(scraper_pod)) == {"init", "wait", "main"}
-    assert scraper_pod["metadata"]["annotations"]["workflows.argoproj.io/node-name"].endswith(pipeline.STEP_SCRAPER)
+    # Argo's init and wait, the agent (main), and bundled mode's install-agent
+    assert set(containers(scraper_pod)) == {"init", "wait", "main", "install-agent"}
+    node = scraper_pod["metadata"]["annotations"]["workflows.argoproj.io/node-name"]
+    assert node.startswith(f"pods-check.{pipeline.STEP_SCRAPER}")  # "(0)": its first attempt
 
 
 def test_only_argos_own_containers_get_the_executor_token(scraper_pod: dict[str, Any]) -> None:
     """Issue 11: the agent container could create and patch WorkflowTaskResults."""
     assert scraper_pod["spec"]["automountServiceAccountToken"] is False
     by_name = containers(scraper_pod)
-    assert token_mounts(by_name["main"]) == []
-    assert token_mounts(by_name["init"]) == token_mounts(by_name["wait"]) == ["exec-sa-token"]
+    assert {name: token_mounts(c) for name, c in by_name.items()} == {
+        "init": ["exec-sa-token"],
+        "wait": ["exec-sa-token"],
+        "main": [],
+        "install-agent": [],
+    }
     (volume,) = [v for v in scraper_pod["spec"]["volumes"] if v["name"] == "exec-sa-token"]
     assert volume["secret"]["secretName"] == template.EXECUTOR_TOKEN_SECRET
     # nothing projected a token in some other way either
@@ -118,7 +124,8 @@ def test_only_argos_own_containers_get_the_executor_token(scraper_pod: dict[str,
 def test_the_artifact_credentials_too_reach_only_argos_containers(scraper_pod: dict[str, Any]) -> None:
     by_name = containers(scraper_pod)
     secret_volumes = {v["name"] for v in scraper_pod["spec"]["volumes"] if "secret" in v}
-    assert not [m for m in by_name["main"].get("volumeMounts") or [] if m["name"] in secret_volumes]
+    for agents in ("main", "install-agent"):
+        assert not [m for m in by_name[agents].get("volumeMounts") or [] if m["name"] in secret_volumes]
     assert {m["name"] for m in by_name["wait"]["volumeMounts"]} >= secret_volumes
 
 
