@@ -419,6 +419,15 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
             errors.extend(_policy_default_errors(values, policy_dir))
 
 
+def policy_overrides(values: Mapping[str, Any], policy_dir: Path) -> dict[str, Any]:
+    """``policy.data`` over the platform's own policy settings: ``allowed_buckets`` (when
+    the policies have it) is the platform's bucket unless the stack lists its own, so no
+    workload names a bucket the platform did not create and grant its namespace."""
+    base = bundle.config_section(bundle.policy_data(policy_dir)) or {}
+    platform = {"allowed_buckets": [values["minio.bucket"]]} if "allowed_buckets" in base else {}
+    return bundle.deep_merge(platform, values["policy.data"])
+
+
 # What admission says of the platform defaults ("settings.<x>: ...") -> the stack key that sets them.
 _POLICY_SETTINGS = {"settings.defaultAgentImage": "template.agentImage", "settings.defaultBucket": "minio.bucket"}
 
@@ -430,7 +439,7 @@ def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[
     operator's OPA gets it) for a workload that sets neither image nor bucket, so the
     policy judges the defaults: a default the policy denies would deny every workload.
     """
-    files = bundle.policies(policy_dir, values["policy.data"])
+    files = bundle.policies(policy_dir, policy_overrides(values, policy_dir))
     if not any(path.endswith(".rego") for path in files.data):
         return []  # no policies to ask (the operator would fail closed on every workload)
     workload = {
@@ -549,7 +558,7 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
             resync_seconds=values["operator.resyncSeconds"],
             default_agent_image=template.agent_image,
             default_bucket=store.bucket,
-            policy_overrides=values["policy.data"],
+            policy_overrides=policy_overrides(values, policy_dir),
             policy_dir=policy_dir,
             operator_dir=operator_dir,
             replicas=values["operator.replicas"],
