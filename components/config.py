@@ -35,7 +35,7 @@ from agentic_operator import api, reconcile
 from agentic_operator.decision import ADMISSION, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy
 from agentic_operator.settings import Settings
-from components import bundle
+from components import bundle, tenants
 from components.quotas import DEFAULT_LIMIT, QuotaConfig
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
@@ -186,12 +186,6 @@ FIELDS: dict[str, Field] = {
     "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
     "minio.rootPassword": Field(str, None, _credential, "MinIO root password (secret; generated if unset).", True),
-    "minio.artifactAccessKey": Field(
-        str, None, _credential, "Access key workflows use for artifacts (secret; generated if unset).", True
-    ),
-    "minio.artifactSecretKey": Field(
-        str, None, _credential, "Secret key workflows use for artifacts (secret; generated if unset).", True
-    ),
     "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (kopf standalone, Recreate)."),
     "operator.image": Field(str, None, _image, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."),
     "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
@@ -253,7 +247,15 @@ class MinioConfig:
     storage_size: str
     bucket: str
     root: Credential = field(default_factory=Credential)
-    artifacts: Credential = field(default_factory=Credential)
+    # The workload namespaces, each with a MinIO user of its own (components.tenants).
+    tenants: tuple[str, ...] = ()
+    # The buckets those users may use (the policy data's allowed_buckets; empty: any).
+    allowed_buckets: tuple[str, ...] = ()
+
+    @property
+    def buckets(self) -> tuple[str, ...]:
+        """The buckets the bucket Job creates: the platform's, then every allowed one."""
+        return tuple(dict.fromkeys((self.bucket, *self.allowed_buckets)))
 
 
 @dataclass(frozen=True)
@@ -416,6 +418,7 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         problems = bundle.override_errors(base, values["policy.data"])
         errors.extend(f"{_full('policy.data')}: {e}" for e in problems)
         if not problems:
+            errors.extend(_bucket_errors(values, policy_dir))
             errors.extend(_policy_default_errors(values, policy_dir))
 
 
@@ -426,6 +429,21 @@ def policy_overrides(values: Mapping[str, Any], policy_dir: Path) -> dict[str, A
     base = bundle.config_section(bundle.policy_data(policy_dir)) or {}
     platform = {"allowed_buckets": [values["minio.bucket"]]} if "allowed_buckets" in base else {}
     return bundle.deep_merge(platform, values["policy.data"])
+
+
+def allowed_buckets(values: Mapping[str, Any], policy_dir: Path) -> tuple[str, ...]:
+    """The buckets workloads may name (``allowed_buckets`` as admission reads it)."""
+    merged = bundle.merged_config(policy_dir, policy_overrides(values, policy_dir))
+    listed = merged.get("allowed_buckets")
+    return tuple(str(b) for b in listed) if isinstance(listed, list) else ()
+
+
+def _bucket_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
+    """Allowed buckets the bucket Job could not create, or too many for MinIO's policies."""
+    buckets = allowed_buckets(values, policy_dir)
+    errors = [f"allowed_buckets: {problem}" for b in buckets if (problem := _bucket(b)) is not None]
+    errors += tenants.policy_size_errors(values["workloadNamespaces"], buckets)
+    return [f"{_full('policy.data')}: {e}" for e in errors]
 
 
 # What admission says of the platform defaults ("settings.<x>: ...") -> the stack key that sets them.
@@ -547,7 +565,8 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
             storage_size=values["minio.storageSize"],
             bucket=values["minio.bucket"],
             root=Credential(secrets.get("minio.rootUser"), secrets.get("minio.rootPassword")),
-            artifacts=Credential(secrets.get("minio.artifactAccessKey"), secrets.get("minio.artifactSecretKey")),
+            tenants=workloads,
+            allowed_buckets=allowed_buckets(values, policy_dir),
         ),
         operator=OperatorConfig(
             namespace=namespace,

@@ -64,8 +64,8 @@ class AgenticPlatform(Component):
                 WorkloadConfig(
                     namespace=namespace,
                     template=config.template,
-                    artifact_access_key=self.minio.artifact_access_key,
-                    artifact_secret_key=self.minio.artifact_secret_key,
+                    artifact_access_key=self.minio.tenants[namespace][0],
+                    artifact_secret_key=self.minio.tenants[namespace][1],
                     database_dsn=config.database_dsn,
                     policy_data=policy_data,
                     requires=(self.argo.release,),

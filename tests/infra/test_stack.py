@@ -83,14 +83,14 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
         "ClusterRole": 1,  # agentic-approver
         "ValidatingAdmissionPolicy": 1,  # approvals
         "ValidatingAdmissionPolicyBinding": 1,
-        "Secret": 5,  # MinIO credentials; per workload namespace: artifacts, the executor's token
+        "Secret": 6,  # MinIO's root and its users' keys; per workload namespace: artifacts, the executor's token
         "Service": 1,
         "StatefulSet": 1,
         "Job": 1,
         "ServiceAccount": 3,  # operator, one executor per workload namespace
         "Role": 4,  # operator and executor, per workload namespace
         "RoleBinding": 4,
-        "ConfigMap": 6,  # operator source, policies; per workload namespace: agent policy data, agent source
+        "ConfigMap": 7,  # operator source, policies, MinIO users' policies; per workload namespace: agent policy, source
         "Deployment": 1,
         "NetworkPolicy": 6,  # one per workload namespace, four in the platform's
         "ResourceQuota": 2,  # one per workload namespace
@@ -136,7 +136,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 44
+    assert len(manifests) == 46
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
@@ -151,7 +151,7 @@ def test_the_validator_rejects_a_misspelt_field(dev_stack: Run) -> None:
 def test_generated_credentials_appear_only_inside_secret_values(dev_stack: Run) -> None:
     """Not in ConfigMaps, chart values, template parameters or env values: only Secrets."""
     values = {generated(r.name) for r in dev_stack.of_type("random:index/randomPassword:RandomPassword")}
-    assert len(values) == 4
+    assert len(values) == 6  # MinIO's root user and password; a user's two keys per workload namespace
     for resource in dev_stack.resources:
         if resource.type.startswith("random:"):
             continue

@@ -42,14 +42,17 @@ def test_the_executor_may_only_report_task_results(dev_stack: Run) -> None:
         named(dev_stack, "kubernetes:core/v1:ServiceAccount", ns, account)
 
 
-def test_artifact_credentials_are_the_artifact_users_never_root(dev_stack: Run) -> None:
+def test_each_namespace_holds_its_own_minio_users_keys_never_root(dev_stack: Run) -> None:
+    """Issue 11: one artifact user (MinIO's readwrite, every bucket) was copied into every namespace."""
     for ns in NAMESPACES:
         secret = named(dev_stack, "kubernetes:core/v1:Secret", ns, template.ARTIFACT_SECRET)
         assert is_secret(secret.inputs["stringData"])
         assert secret.manifest["stringData"] == {
-            template.ACCESS_KEY: generated("agentic-minio-artifact-access-key"),
-            template.SECRET_KEY: generated("agentic-minio-artifact-secret-key"),
+            template.ACCESS_KEY: generated(f"agentic-minio-{ns}-access-key"),
+            template.SECRET_KEY: generated(f"agentic-minio-{ns}-secret-key"),
         }
+    secrets = [named(dev_stack, "kubernetes:core/v1:Secret", ns, template.ARTIFACT_SECRET) for ns in NAMESPACES]
+    assert secrets[0].manifest["stringData"] != secrets[1].manifest["stringData"]
 
 
 def test_no_database_secret_unless_a_dsn_is_configured(dev_stack: Run) -> None:

@@ -1,0 +1,106 @@
+"""One MinIO user per workload namespace, allowed only its own prefix (components/tenants.py).
+
+:func:`allowed` reads a policy as MinIO's IAM evaluation does for these simple
+statements: Allow statements only, an action listed, a resource matching its ARN
+pattern (``*`` any characters, ``/`` included), and a ``StringLike`` condition on
+``s3:prefix`` for listings. It is a model, not MinIO: no MinIO server or mc can be built
+here (the Go module proxy refuses their RELEASE versions), so what the real server does
+with these documents is not proven in this repository.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from typing import Any
+
+import pytest
+
+from components import minio, tenants
+from components.config import ConfigError
+from tests.infra.conftest import dev_config, run_main
+from tests.infra.harness import Harness, Run
+
+BUCKETS = ["agentic-artifacts"]
+
+
+def allowed(policy: dict[str, Any], action: str, resource: str, prefix: str | None = None) -> bool:
+    for statement in policy["Statement"]:
+        if statement["Effect"] != "Allow" or action not in statement["Action"]:
+            continue
+        if not any(fnmatch.fnmatchcase(resource, pattern) for pattern in statement["Resource"]):
+            continue
+        condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        if condition is None or (prefix is not None and any(fnmatch.fnmatchcase(prefix, c) for c in condition)):
+            return True
+    return False
+
+
+def arn(path: str) -> str:
+    return f"arn:aws:s3:::{path}"
+
+
+@pytest.mark.parametrize("action", ["s3:GetObject", "s3:PutObject"])
+def test_a_team_reads_and_writes_its_own_prefix_only(action: str) -> None:
+    policy = tenants.tenant_policy("team-a", BUCKETS)
+    assert allowed(policy, action, arn("agentic-artifacts/team-a/pricing/scraper/pages.tgz"))
+    assert not allowed(policy, action, arn("agentic-artifacts/team-b/pricing/scraper/pages.tgz"))
+    assert not allowed(policy, action, arn("agentic-artifacts/team-ab/pricing/x"))  # a longer name is another team
+    assert not allowed(policy, action, arn("agentic-artifacts/team-a"))  # the prefix itself is no object of it
+    assert not allowed(policy, action, arn("other-bucket/team-a/pricing/x"))  # only allowed buckets
+
+
+def test_a_team_lists_only_under_its_prefix() -> None:
+    """Argo lists ``<key>/`` to tell a directory artifact from a file."""
+    policy = tenants.tenant_policy("team-a", BUCKETS)
+    assert allowed(policy, "s3:ListBucket", arn("agentic-artifacts"), prefix="team-a/pricing/scraper/pages.tgz/")
+    assert not allowed(policy, "s3:ListBucket", arn("agentic-artifacts"), prefix="team-b/")
+    assert not allowed(policy, "s3:ListBucket", arn("agentic-artifacts"), prefix="")
+    assert not allowed(policy, "s3:ListBucket", arn("agentic-artifacts"))
+
+
+def test_no_deletes_no_bucket_administration() -> None:
+    policy = tenants.tenant_policy("team-a", BUCKETS)
+    for action in ("s3:DeleteObject", "s3:DeleteBucket", "s3:CreateBucket", "s3:PutBucketPolicy", "admin:*"):
+        assert not allowed(policy, action, arn("agentic-artifacts/team-a/x"))
+        assert not allowed(policy, action, arn("agentic-artifacts"))
+    assert allowed(policy, "s3:GetBucketLocation", arn("agentic-artifacts"))  # minio-go asks the region first
+
+
+def test_with_no_bucket_list_the_prefix_holds_in_every_bucket() -> None:
+    """allowed_buckets: [] admits any bucket; the namespace's prefix still binds."""
+    policy = tenants.tenant_policy("team-a", [])
+    assert allowed(policy, "s3:PutObject", arn("anything/team-a/x"))
+    assert not allowed(policy, "s3:PutObject", arn("anything/team-b/x"))
+
+
+def test_each_namespace_gets_its_policy_in_the_config_map(dev_stack: Run) -> None:
+    data = dev_stack.one("kubernetes:core/v1:ConfigMap", minio.TENANT_POLICIES).manifest["data"]
+    assert data == {f"{ns}.json": tenants.policy_document(ns, BUCKETS) for ns in ("team-a", "team-b")}
+    assert json.loads(data["team-a.json"]) == tenants.tenant_policy("team-a", BUCKETS)
+
+
+def test_listed_buckets_are_created_and_granted() -> None:
+    run = run_main(Harness({**dev_config(), "policy.data": {"allowed_buckets": ["agentic-artifacts", "reports"]}}))
+    data = run.one("kubernetes:core/v1:ConfigMap", minio.TENANT_POLICIES).manifest["data"]
+    assert allowed(json.loads(data["team-b.json"]), "s3:PutObject", arn("reports/team-b/x"))
+    (container,) = run.one("kubernetes:batch/v1:Job", minio.BUCKET_JOB).manifest["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert {"name": "BUCKETS", "value": "agentic-artifacts reports"} in container["env"]
+
+
+@pytest.mark.parametrize(
+    ("buckets", "problem"),
+    [
+        (["agentic-artifacts", "Bad_Bucket"], "allowed_buckets: 'Bad_Bucket' is not a valid bucket name"),
+        (["agentic-artifacts", *(f"bucket-{i:02d}-" + "x" * 50 for i in range(40))], "over MinIO's 2048"),
+    ],
+)
+def test_allowed_buckets_the_job_could_not_create_or_grant_stop_the_program(buckets: list[str], problem: str) -> None:
+    harness = Harness({**dev_config(), "policy.data": {"allowed_buckets": buckets}})
+    with pytest.raises(ConfigError) as error:
+        run_main(harness)
+    assert re.search(rf"agentic-platform:policy\.data: .*{re.escape(problem)}", str(error.value)), error.value
+    assert harness.registered == []
