@@ -22,7 +22,7 @@ EndpointSlice) when Pulumi runs: a NetworkPolicy cannot select the API server, w
 is not a pod. If the control plane moves, run ``pulumi up`` again.
 
 Enforcement is the CNI's: on a cluster whose network plugin does not implement
-NetworkPolicies (kind's default kindnet before v0.24, flannel) they are accepted and do
+NetworkPolicies (kind before v0.24, flannel) they are accepted and do
 nothing.
 
 Ref: https://kubernetes.io/docs/concepts/services-networking/network-policies/
