@@ -6,7 +6,8 @@
 #   hack/tools.sh list              each tool, its version and whether it is built
 #
 # Each tool is a small wrapper module in hack/tools/<tool>/: its go.mod pins the version
-# (with `tool` directives naming the commands) and its go.sum the hashes of every module,
+# (with `tool` directives naming the commands; minio-policy's is its own main.go, over
+# MinIO's policy package) and its go.sum the hashes of every module,
 # so a build is reproducible from the Go module proxy alone. Builds land in a cache outside
 # the work tree, one folder per tool and pin:
 #   ${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/agentic-platform/tools}/<tool>-<version>-<hash>/
@@ -31,6 +32,7 @@ VERSIONS=(
   "opa|v1.22.3|"
   "pulumi|v3.274.1|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.274.1"
   "pulumi-kubernetes|v4.25.0|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=4.25.0"
+  "minio-policy|v3.1.3|"
 )
 
 log() { printf 'tools: %s\n' "$*" >&2; }
@@ -47,7 +49,7 @@ names() { local row; for row in "${VERSIONS[@]}"; do printf '%s ' "${row%%|*}"; 
 dir_of() { # the cache folder of a tool's current pin
   local tool=$1 version flags hash
   version=$(field "$tool" 2) flags=$(field "$tool" 3)
-  hash=$( { cat "$HERE/tools/$tool/go.mod" "$HERE/tools/$tool/go.sum"; echo "$flags"; go env GOVERSION; \
+  hash=$( { cat "$HERE/tools/$tool/go.mod" "$HERE/tools/$tool/go.sum" "$HERE/tools/$tool"/*.go; echo "$flags"; go env GOVERSION; \
             declare -f "prepare_$tool" "after_$tool" 2>/dev/null || true; } | sha256sum | cut -c1-12)
   echo "$CACHE/$tool-$version-$hash"
 }
