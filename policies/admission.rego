@@ -106,7 +106,7 @@ deny contains host_problem(i, h, "is a single-label name, which resolves to a cl
 	some i, h in hosts
 	h.kind == "name"
 	not contains(h.text, ".")
-	not internal(h.text)
+	not cluster_internal(h.text)
 }
 
 deny contains host_problem(i, h, concat("", ["is in denied_hosts (", pattern, ")"])) if {
@@ -123,7 +123,7 @@ deny contains host_problem(i, h, "is not in allowed_hosts") if {
 	not listed(h.text, cfg.allowed_hosts)
 }
 
-internal(name) if {
+cluster_internal(name) if {
 	some suffix in cfg.internal_host_suffixes
 	matches(name, suffix)
 }

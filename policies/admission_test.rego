@@ -1,5 +1,5 @@
-# Unit tests for agentic.admission: `opa test policies/` runs them; so does pytest,
-# through regopy (tests/policy/test_rego_tests.py).
+# Unit tests for agentic.admission: `opa test policies/` runs them (so does `make test`,
+# through tests/policy/test_opa_cli.py).
 #
 # Written for rego-cpp 1.5.2 as well as OPA (see README.md): `with` replaces input key
 # by key, with local variables, and only inside the two helpers below, because rego-cpp
