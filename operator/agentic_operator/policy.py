@@ -35,6 +35,8 @@ _PACKAGE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
 _TEST_SUFFIX = "_test.rego"
 # An OPA answer is a few kilobytes; anything far larger is not OPA.
 _MAX_BODY = 1 << 20
+# An error body with OPA's stack traces is a few kilobytes more.
+_MAX_ERROR = 1 << 16
 
 
 def _check_query(query: str) -> None:
@@ -142,13 +144,15 @@ class OpaClient:
 
 
 def _opa_error(error: urllib.error.HTTPError) -> str:
-    """OPA's own error message (``{"code": ..., "message": ...}``), else the raw body."""
-    raw = error.read(4096)
+    """OPA's own error (``{"code", "message", "errors": [{"code", "message"}, ...]}``, the
+    evaluation errors in ``errors``), else the raw body."""
+    raw = error.read(_MAX_ERROR)
     try:
-        message = json.loads(raw).get("message")
-    except (ValueError, AttributeError):
+        body = json.loads(raw)
+        message = "; ".join([body["message"], *(f"{e['code']}: {e['message']}" for e in body.get("errors", []))])
+    except (ValueError, TypeError, KeyError, AttributeError):
         message = None
-    return str(message) if message else raw.decode(errors="replace")[:200] or str(error.reason)
+    return message or raw.decode(errors="replace")[:200] or str(error.reason)
 
 
 def policy_files(policy_dir: Path, *, include_tests: bool = False) -> list[Path]:

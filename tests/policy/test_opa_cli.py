@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from testkit.tools import tool
 from tests.policy.cases import POLICY_DIR
-from tests.tools import tool
 
 TEST_FILES = sorted(POLICY_DIR.glob("*_test.rego"))
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
