@@ -19,7 +19,9 @@ import data.agentic.lib
 
 cfg := data.agentic.config
 
-spec := input.workload.spec if is_object(input.workload.spec) else := {}
+spec := input.workload.spec if is_object(input.workload.spec)
+
+else := {}
 
 default allow := false
 
@@ -215,11 +217,7 @@ groups(text) := [hex(group) | some group in split(text, ":")] if {
 	}
 }
 
-hex(digits) := sum([hex_digit(digits, i) | some i in numbers.range(0, count(digits) - 1)])
-
-# The value the i-th hex digit contributes. (A separate function because rego-cpp
-# rejects arithmetic in a comprehension's head.)
-hex_digit(digits, i) := indexof("0123456789abcdef", substring(digits, i, 1)) * bits.lsh(1, 4 * ((count(digits) - 1) - i))
+hex(digits) := sum([(indexof("0123456789abcdef", substring(digits, i, 1)) * bits.lsh(1, 4 * ((count(digits) - 1) - i))) | some i in numbers.range(0, count(digits) - 1)])
 
 # ::ffff:a.b.c.d reaches the IPv4 address a.b.c.d, so it is judged as that address too.
 mapped_ipv4(words) := [{"family": 4, "words": [bits.rsh(words[6], 8), bits.and(words[6], 255), bits.rsh(words[7], 8), bits.and(words[7], 255)]}] if {
@@ -253,7 +251,8 @@ parse_cidr(cidr) := {"family": 4, "words": words, "prefix": prefix} if {
 }
 
 # Whether the address lies in the network: word by word, the bits the prefix covers
-# are equal. (net.cidr_contains would do, but rego-cpp lacks the net built-ins.)
+# are equal. Not net.cidr_contains: Go's net package reads an IPv4-mapped network as an
+# IPv4 one, so "::ffff:0:0/96" would contain every IPv4 address ("8.8.8.8").
 in_network(address, network) if {
 	address.family == network.family
 	width := word_bits[address.family]

@@ -1,9 +1,5 @@
 # Unit tests for agentic.admission: `opa test policies/` runs them (so does `make test`,
 # through tests/policy/test_opa_cli.py).
-#
-# Written for rego-cpp 1.5.2 as well as OPA (see README.md): `with` replaces input key
-# by key, with local variables, and only inside the two helpers below, because rego-cpp
-# compiles a copy of the policy for every `with` in a file.
 package agentic.admission_test
 
 import data.agentic.admission
@@ -34,8 +30,7 @@ allowed(spec) if {
 
 deny(spec) := deny_under(spec, settings, data.agentic.config)
 
-# data.json with some keys replaced (whole: rego-cpp's object.union does not merge nested
-# objects the way OPA's does, so it is only used on objects it replaces anyway).
+# data.json with some keys replaced whole (object.union alone would merge nested objects).
 configured(overrides) := object.union(object.remove(data.agentic.config, object.keys(overrides)), overrides)
 
 # The deny messages for a single target URL.

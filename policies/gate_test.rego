@@ -61,11 +61,14 @@ test_malformed_numbers_need_a_human if {
 }
 
 test_numbers_may_be_json_numbers if {
-	decide({
-		"scraper": {"pages-fetched": 10, "pages-failed": 0},
-		"screenshot-extractor": {"screenshots": 3},
-		"dom-extractor": {"confidence": 0.97, "elements": 42},
-	}, 0.95, 0, data.agentic.config).allow
+	decide(
+		{
+			"scraper": {"pages-fetched": 10, "pages-failed": 0},
+			"screenshot-extractor": {"screenshots": 3},
+			"dom-extractor": {"confidence": 0.97, "elements": 42},
+		},
+		0.95, 0, data.agentic.config,
+	).allow
 }
 
 test_a_missing_output_needs_a_human if {

@@ -16,9 +16,9 @@ run the policies locally (a demo, a benchmark): ``with OpaServer() as opa: opa.u
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +31,7 @@ from typing import Any
 
 from agentic_operator.policy import OpaClient
 from components import bundle
+from testkit.processes import free_port, stop
 from testkit.tools import tool
 
 # A stack's policy.data overrides -> the server loaded with them (tests/conftest.py's opa_for).
@@ -56,6 +57,7 @@ def sidecar_args(policy_dir: str, addr: str, diagnostic_addr: str) -> list[str]:
 def configmap_volume(target: Path, files: bundle.Bundle) -> Path:
     """``files`` laid out in ``target`` as kubelet mounts a ConfigMap with those ``items``."""
     version = target / _VERSION
+    version.mkdir(parents=True)
     for item in files.items:
         path = version / item["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,13 +66,6 @@ def configmap_volume(target: Path, files: bundle.Bundle) -> Path:
     for entry in sorted({item["path"].split("/")[0] for item in files.items}):
         (target / entry).symlink_to(f"..data/{entry}")
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class OpaServer:
@@ -137,12 +132,7 @@ class OpaServer:
     def stop(self) -> None:
         if self._proc is None:
             return
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
+        stop(self._proc)
         self._proc = None
 
     def log(self) -> str:
@@ -161,3 +151,23 @@ class OpaServer:
         self.stop()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def main() -> None:
+    """Serve policies/ as the sidecar does, until interrupted (for running the operator locally)."""
+    parser = argparse.ArgumentParser(prog="python -m testkit.opa", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8181, help="REST API port on 127.0.0.1 [8181]")
+    parser.add_argument("--data", type=json.loads, default={}, help="a stack's policy.data, as JSON")
+    args = parser.parse_args()
+    with OpaServer(args.data, port=args.port) as server:
+        print(f"OPA serving policies/ at {server.url} (operator: --opa-url {server.url}); Ctrl-C stops it", flush=True)
+        try:
+            while server.alive():
+                time.sleep(0.5)
+            print(f"opa exited:\n{server.log()}", flush=True)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,29 +1,24 @@
 """Policy cases shared by the evaluator tests: inputs as the operator builds them.
 
 Each case names the decision and the reasons that must be among its reasons, so a case
-fails if the rule it is about stops firing (or starts firing on a near miss). Cases with
-``config`` run against a copy of policies/ whose data.json has those keys replaced, the
-way a stack's config overrides them.
+fails if the rule it is about stops firing (or starts firing on a near miss). A case's
+``config`` is a stack's ``policy.data``: deep-merged over data.json's agentic.config, as
+the Pulumi program merges it (components.bundle.policies).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from agentic_operator import api, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE
-from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings
 from testkit import factories
 from testkit.factories import workload
 
-POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 GOOD_OUTPUTS = {
     pipeline.STEP_SCRAPER: {"pages-fetched": "10", "pages-failed": "1"},
     pipeline.STEP_SCREENSHOTS: {"screenshots": "10"},
@@ -75,17 +70,6 @@ def gate_input(
         "progress": {"progress": "3/5", "total": 5, "succeeded": 3, "failed": failed},
         "outputs": steps,
     }
-
-
-def configured_copy(target: Path, config: Mapping[str, Any]) -> Path:
-    """A copy of the policies (tests left out, as the sidecar gets them) with data.json keys replaced."""
-    target.mkdir(parents=True, exist_ok=True)
-    for path in policy_files(POLICY_DIR):
-        shutil.copy(path, target / path.name)
-    data = json.loads((POLICY_DIR / "data.json").read_text())
-    data["agentic"]["config"].update(config)
-    (target / "data.json").write_text(json.dumps(data))
-    return target
 
 
 def _url(url: str, allowed: bool, *reasons: str, **config: Any) -> Case:

@@ -1,4 +1,4 @@
-"""`opa check --strict` and `opa test` over policies/, with the real OPA binary.
+"""`opa check --strict`, `opa fmt` and `opa test` over policies/, with the real OPA binary.
 
 OPA is the engine the sidecar runs, so its compiler and test runner are the judges: a
 policy that does not compile strictly, or a `test_` rule that fails, errs or is not run,
@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from components.bundle import POLICY_DIR
 from testkit.tools import tool
-from tests.policy.cases import POLICY_DIR
 
 TEST_FILES = sorted(POLICY_DIR.glob("*_test.rego"))
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -41,6 +41,12 @@ def test_the_policies_compile_strictly() -> None:
     and deprecated built-ins."""
     result = opa("check", "--strict", POLICY_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_policies_are_formatted() -> None:
+    """As `opa fmt` writes them (`opa fmt -w policies/` fixes it)."""
+    result = opa("fmt", "--list", "--fail", POLICY_DIR)
+    assert result.returncode == 0 and not result.stdout, result.stdout + result.stderr
 
 
 def test_a_rule_shadowing_what_opa_rewrites_is_caught(tmp_path: Path) -> None:

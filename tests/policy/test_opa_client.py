@@ -7,6 +7,7 @@ answers copy what that server sends (e.g. the shape of an evaluation error).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
-from agentic_operator.policy import OpaClient
+from agentic_operator.policy import OpaClient, policy_from_settings
+from testkit import factories
 from testkit.fake_opa import FakeOpa, fixed
 from tests.policy.cases import admission_input, gate_input
 
@@ -152,3 +154,18 @@ def test_bad_construction_is_refused(url: str, timeout: float) -> None:
     """A URL without http(s)://host or a non-positive timeout is a configuration error."""
     with pytest.raises(ValueError):
         OpaClient(url, timeout=timeout)
+
+
+def test_a_query_must_be_a_package_path() -> None:
+    """Queries are dotted Rego names, never arbitrary text (nothing is sent)."""
+    with FakeOpa(fixed(200, {"result": ALLOWED})) as opa, pytest.raises(ValueError, match="not a Rego package path"):
+        OpaClient(opa.url).evaluate("agentic/admission", {})
+    assert not opa.requests
+
+
+def test_the_settings_give_the_sidecars_client() -> None:
+    client = policy_from_settings(
+        dataclasses.replace(factories.SETTINGS, opa_url="http://127.0.0.1:9999", opa_timeout_seconds=0.5)
+    )
+    assert isinstance(client, OpaClient)
+    assert (client.url, client.timeout) == ("http://127.0.0.1:9999", 0.5)
