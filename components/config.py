@@ -42,7 +42,7 @@ ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-hel
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
 PYTHON_IMAGE = "python:3.11.16-slim"
-OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
+OPA_IMAGE = "openpolicyagent/opa:1.22.3-static"
 # The platform's defaults: the template's parameter defaults and, through the operator's
 # environment (AGENTIC_DEFAULT_*), the operator's, for workloads that do not name their own.
 DEFAULT_BUCKET = "agentic-artifacts"

@@ -95,7 +95,7 @@ def test_probes_metrics_and_rollout_annotations(dev_stack: Run) -> None:
 
 def test_opa_serves_on_loopback_and_is_probed_on_the_diagnostic_address(dev_stack: Run) -> None:
     opa = containers(dev_stack)["opa"]
-    assert opa["image"] == "openpolicyagent/opa:1.19.1-static"
+    assert opa["image"] == "openpolicyagent/opa:1.22.3-static"
     assert opa["args"] == [
         "run",
         "--server",

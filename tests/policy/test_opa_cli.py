@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from components import config
 from components.bundle import POLICY_DIR
-from testkit.tools import tool
+from testkit.tools import ROOT, tool
 
 TEST_FILES = sorted(POLICY_DIR.glob("*_test.rego"))
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
@@ -81,6 +82,16 @@ def test_opa_runs_every_test_rule_written(report: list[dict[str, Any]]) -> None:
     would pass silently."""
     written = set().union(*map(written_tests, TEST_FILES))
     assert {f"{r['package']}.{r['name']}" for r in report} == written
+
+
+def test_the_sidecar_image_is_the_opa_tested() -> None:
+    """The image the Deployment pins, the version hack/tools.sh builds and the binary the
+    tests run are one OPA release."""
+    pin = re.search(r'"opa\|v([0-9.]+)\|', (ROOT / "hack" / "tools.sh").read_text())
+    assert pin, "no opa pin in hack/tools.sh"
+    built = re.search(r"^Version: (\S+)$", opa("version").stdout, re.MULTILINE)
+    assert built and built.group(1) == pin.group(1), f"opa {built and built.group(1)} is not the pin: run `make tools`"
+    assert f"openpolicyagent/opa:{pin.group(1)}-static" == config.OPA_IMAGE
 
 
 def test_every_policy_has_a_test_file() -> None:
