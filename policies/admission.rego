@@ -33,6 +33,7 @@ deny contains msg if {
 		"max_targets": "number",
 		"allowed_hosts": "strings",
 		"denied_hosts": "strings",
+		"public_tlds": "strings",
 		"internal_host_suffixes": "strings",
 		"blocked_networks": "string map",
 		"allowed_registries": "strings",
@@ -89,6 +90,19 @@ deny contains host_problem(i, h, h.why) if {
 	h.kind == "invalid"
 }
 
+# A port, when written, is what a client would connect to: 1-65535, as plain digits.
+deny contains concat("", [field(i), ": port ", lib.show(m[1]), " is not a port number (1-65535, no leading zeros)"]) if {
+	some i, t in targets
+	hosts[i].kind != "invalid"
+	some m in regex.find_all_string_submatch_n(`:([0-9]+)$`, t.authority, 1)
+	not port_number(m[1])
+}
+
+port_number(text) if {
+	regex.match(`^[1-9][0-9]{0,4}$`, text)
+	to_number(text) <= 65535
+}
+
 deny contains host_problem(i, h, concat("", ["is a blocked address: ", cfg.blocked_networks[cidr], " (", cidr, ")"])) if {
 	some i, h in hosts
 	some address in h.addresses
@@ -110,6 +124,19 @@ deny contains host_problem(i, h, "is a single-label name, which resolves to a cl
 	not contains(h.text, ".")
 	not cluster_internal(h.text)
 }
+
+# A name resolves on the public internet only under a top-level domain of the root zone;
+# anything else (svc, local, internal, pod, localdomain, or a namespace: kubernetes.default,
+# minio.agentic-system) only a cluster, a LAN or the pod's DNS search path resolves.
+deny contains host_problem(i, h, concat("", ["ends in ", lib.show(tld(h.text)), ", which is not a public top-level domain (public_tlds)"])) if {
+	some i, h in hosts
+	h.kind == "name"
+	contains(h.text, ".")
+	not cluster_internal(h.text)
+	not tld(h.text) in cfg.public_tlds
+}
+
+tld(name) := labels[count(labels) - 1] if labels := split(name, ".")
 
 deny contains host_problem(i, h, concat("", ["is in denied_hosts (", pattern, ")"])) if {
 	some i, h in hosts

@@ -107,13 +107,13 @@ ADMISSION_CASES = [
     Case(
         "max_targets targets",
         ADMISSION,
-        admission_input(targetUrls=[f"https://e{i}.example/" for i in range(20)]),
+        admission_input(targetUrls=[f"https://e{i}.example.com/" for i in range(20)]),
         True,
     ),
     Case(
         "one target too many",
         ADMISSION,
-        admission_input(targetUrls=[f"https://e{i}.example/" for i in range(21)]),
+        admission_input(targetUrls=[f"https://e{i}.example.com/" for i in range(21)]),
         False,
         ("spec.targetUrls: 21 URLs, more than max_targets (20)",),
     ),
@@ -152,7 +152,7 @@ ADMISSION_CASES = [
     _url("http://172.32.0.1/", True),
     _url("http://100.128.0.1/", True),
     _url("http://[2001:4860:4860::8888]:443/", True),
-    _url("http://[fec0::1]/", True),
+    _blocked("http://[fec0::1]/", "fec0::1", "site-local (deprecated)", "fec0::/10"),
     _url("http://10.0.0.1/", True, blocked_networks={"10.0.0.0/8": None, "127.0.0.0/8": "loopback"}),
     _url(
         "http://127.0.0.1/",
@@ -170,12 +170,12 @@ ADMISSION_CASES = [
     _url("https://internal.example.com./", True),
     # host lists from the configuration
     _url(
-        "https://a.tracker.example/",
+        "https://a.tracker.example.com/",
         False,
-        'spec.targetUrls[0]: host "a.tracker.example" is in denied_hosts (tracker.example)',
-        denied_hosts=["tracker.example"],
+        'spec.targetUrls[0]: host "a.tracker.example.com" is in denied_hosts (tracker.example.com)',
+        denied_hosts=["tracker.example.com"],
     ),
-    _url("https://nottracker.example/", True, denied_hosts=["tracker.example"]),
+    _url("https://nottracker.example.com/", True, denied_hosts=["tracker.example.com"]),
     _url(
         "https://other.org/",
         False,
