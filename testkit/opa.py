@@ -73,7 +73,8 @@ class OpaServer:
 
     ``overrides`` are a stack's ``policy.data`` (deep-merged over ``agentic.config``);
     ``workdir`` holds the volume and OPA's log (a temporary folder, removed on exit, if
-    not given); ``port`` 0 picks a free one.
+    not given); ``port`` 0 picks a free one (and another, should something take it before
+    OPA binds it).
     """
 
     def __init__(
@@ -88,16 +89,31 @@ class OpaServer:
         self.files = bundle.policies(policy_dir, overrides)
         self._own_workdir = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="opa-")) if workdir is None else workdir
-        self.port = port or free_port()
-        self.diagnostic_port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._fixed_port = port
+        self._pick_ports()
         self.log_path = self.workdir / "opa.log"
         self.timeout = timeout
         self._proc: subprocess.Popen[bytes] | None = None
 
+    def _pick_ports(self) -> None:
+        self.port = self._fixed_port or free_port()
+        self.diagnostic_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
     def start(self) -> OpaServer:
         volume = configmap_volume(self.workdir / "policies", self.files)
+        for attempt in range(3):
+            try:
+                return self._run(volume)
+            except RuntimeError:
+                if attempt == 2 or "address already in use" not in self.log():
+                    raise
+                self._pick_ports()  # another process took a port between picking and binding
+        raise AssertionError("unreachable")
+
+    def _run(self, volume: Path) -> OpaServer:
         args = sidecar_args(str(volume), f"127.0.0.1:{self.port}", f"127.0.0.1:{self.diagnostic_port}")
+        self.log_path.write_bytes(b"")
         with self.log_path.open("ab") as log:  # a file, never an unread pipe
             self._proc = subprocess.Popen([tool("opa"), *args], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.timeout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -107,6 +108,19 @@ def test_an_evaluation_error_is_unavailable_with_opas_message(tmp_path: Path) ->
         ):
             server.client().evaluate(ADMISSION, {"a": True, "b": True})
         assert server.client().evaluate(ADMISSION, {"a": True}).allowed
+
+
+def test_a_port_taken_before_opa_binds_it_is_picked_again(tmp_path: Path) -> None:
+    """Free when picked, taken by another process by the time OPA binds it: OPA exits
+    (address already in use) and the server starts again on other ports."""
+    server = OpaServer(workdir=tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", server.port))
+        squatter.listen()
+        taken = server.port
+        with server:
+            assert server.port != taken
+            assert server.client().evaluate(ADMISSION, admission_input()).allowed
 
 
 def test_nothing_is_left_running(tmp_path: Path) -> None:
