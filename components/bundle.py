@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentic_operator.policy import policy_files
-
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_DIR = ROOT / "operator"
 AGENT_DIR = ROOT / "agent"
@@ -162,10 +160,14 @@ def merged_config(policy_dir: Path = POLICY_DIR, overrides: Mapping[str, Any] | 
     return deep_merge(config_section(policy_data(policy_dir)) or {}, overrides or {})
 
 
+def policy_files(policy_dir: Path) -> list[Path]:
+    """The modules OPA gets: the directory's ``*.rego`` files but its ``*_test.rego``, sorted."""
+    return sorted(p for p in policy_dir.glob("*.rego") if not p.name.endswith("_test.rego"))
+
+
 def policies(policy_dir: Path = POLICY_DIR, overrides: Mapping[str, Any] | None = None) -> Bundle:
-    """The modules the operator's own engine loads (``agentic_operator.policy.policy_files``:
-    the directory's non-test ``.rego`` files), and data.json with ``overrides`` merged into
-    agentic.config. The sidecar then evaluates exactly the files the policy tests do.
+    """The modules (:func:`policy_files`), and data.json with ``overrides`` merged into
+    agentic.config: what the sidecar serves, and what the tests' OPA (testkit/opa.py) loads.
 
     A missing or empty ``policies/`` gives an empty bundle (plus data.json when there are
     overrides): OPA then answers no decision, and the operator fails closed.

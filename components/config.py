@@ -22,7 +22,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +30,8 @@ from typing import Any
 import pulumi
 import yaml
 
-from agentic_operator import api, reconcile
-from agentic_operator.decision import ADMISSION, PolicyError, PolicyUnavailable
-from agentic_operator.policy import EmbeddedPolicy
-from agentic_operator.settings import Settings
-from components import bundle, tenants
+from agentic_operator import api
+from components import admission_defaults, bundle, tenants
 from components.quotas import DEFAULT_LIMIT, QuotaConfig
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
@@ -47,7 +43,7 @@ ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-hel
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
 PYTHON_IMAGE = "python:3.11.16-slim"  # bundled mode's interpreter (operator and agent)
-OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
+OPA_IMAGE = "openpolicyagent/opa:1.22.3-static"
 # The platform's defaults: the template's parameter defaults and, through the operator's
 # environment (AGENTIC_DEFAULT_*), the operator's, for workloads that do not name their own.
 DEFAULT_BUCKET = "agentic-artifacts"
@@ -446,45 +442,20 @@ def _bucket_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
     return [f"{_full('policy.data')}: {e}" for e in errors]
 
 
-# What admission says of the platform defaults ("settings.<x>: ...") -> the stack key that sets them.
-_POLICY_SETTINGS = {"settings.defaultAgentImage": "template.agentImage", "settings.defaultBucket": "minio.bucket"}
-
-
 def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
-    """The platform defaults the admission policy would deny, each named by its stack key.
-
-    Asked of the admission policy itself (the Rego, with ``policy.data`` merged as the
-    operator's OPA gets it) for a workload that sets neither image nor bucket, so the
-    policy judges the defaults: a default the policy denies would deny every workload.
-    """
-    files = bundle.policies(policy_dir, policy_overrides(values, policy_dir))
-    if not any(path.endswith(".rego") for path in files.data):
-        return []  # no policies to ask (the operator would fail closed on every workload)
-    workload = {
-        "metadata": {"name": "config-check"},
-        "spec": {"targetUrls": ["https://example.com/"], "objective": "-"},
-    }
-    settings = Settings(
-        default_agent_image=values["template.agentImage"] or DEFAULT_AGENT_IMAGE, default_bucket=values["minio.bucket"]
+    """The platform defaults the admission policy would deny, each named by its stack key
+    (components/admission_defaults.py: the policy's two rules that judge them)."""
+    if not (policy_dir / "admission.rego").exists():
+        return []  # no admission policy judges the defaults (the operator fails closed anyway)
+    overrides = {bundle.CONFIG_PATH[0]: {bundle.CONFIG_PATH[1]: policy_overrides(values, policy_dir)}}
+    config = bundle.config_section(bundle.deep_merge(bundle.policy_data(policy_dir) or {}, overrides))
+    if config is None:
+        return []
+    problems = admission_defaults.denied(
+        config, agent_image=values["template.agentImage"] or DEFAULT_AGENT_IMAGE, bucket=values["minio.bucket"]
     )
-    with tempfile.TemporaryDirectory() as directory:
-        for item in files.items:
-            (Path(directory) / item["path"]).parent.mkdir(parents=True, exist_ok=True)
-            (Path(directory) / item["path"]).write_text(files.data[item["key"]])
-        try:
-            decision = EmbeddedPolicy(directory).evaluate(
-                ADMISSION, reconcile.admission_input(workload, api.parse(workload), settings)
-            )
-        except PolicyUnavailable:
-            return []  # no admission package in these policies: nothing judges the defaults
-        except PolicyError as error:
-            return [f"{_full('policy.data')}: the policies do not evaluate: {error}"]
-    errors = []
-    for reason in decision.reasons:
-        field, _, message = reason.partition(": ")
-        if field in _POLICY_SETTINGS:
-            errors.append(f"{_full(_POLICY_SETTINGS[field])}: the admission policy denies it: {message}")
-    return errors
+    keys = {"image": "template.agentImage", "bucket": "minio.bucket"}
+    return [f"{_full(keys[what])}: the admission policy denies it: {why}" for what, why in sorted(problems.items())]
 
 
 def _quota_errors(values: Mapping[str, Any]) -> list[str]:

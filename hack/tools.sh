@@ -87,8 +87,15 @@ after_argo() {
 }
 
 build() {
-  local tool=$1 out version flags work start extra=""
+  local tool=$1 out version flags work start extra="" lock
   out=$(dir_of "$tool") version=$(field "$tool" 2) flags=$(field "$tool" 3)
+  mkdir -p "$CACHE"
+  # One build of a tool at a time on this machine (several checkouts share the cache).
+  exec {lock}>"$CACHE/.$tool.lock"
+  if ! flock -n "$lock"; then
+    log "$tool $version: another build of it is running; waiting for it"
+    flock "$lock"
+  fi
   if [[ -f $out/.complete ]]; then
     log "$tool $version: cached ($out)"
   else
@@ -107,6 +114,7 @@ build() {
   local cmd
   for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$BIN/$(basename "$cmd")"; done
   if [[ -d $out/crds ]]; then ln -sfn "$out/crds" "$CACHE/$tool-crds"; fi
+  exec {lock}>&-
 }
 
 case ${1:-build} in

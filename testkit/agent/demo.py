@@ -2,8 +2,8 @@
 
 1. serves ``testkit/agent/site/`` on loopback and takes ``examples/pricing-check.yaml``
    with its target pointed at that page;
-2. admission and the gate are decided by the real policies (``policies/``, evaluated by
-   ``agentic_operator.policy.EmbeddedPolicy``), with the demo's stack override that lets
+2. admission and the gate are decided by the real policies (``policies/``, served by the
+   real OPA as the operator's sidecar serves them: :class:`testkit.opa.OpaServer`), with the demo's stack override that lets
    loopback through (``blocked_networks: {"127.0.0.0/8": null}``, ``localhost`` no longer
    internal), as a stack's ``policy.data`` would;
 3. runs scraper, screenshot-extractor and dom-extractor as the rendered WorkflowTemplate
@@ -30,11 +30,11 @@ import yaml
 from agentic_contract import pipeline
 from agentic_operator import api, argo, reconcile
 from agentic_operator.decision import ADMISSION, GATE
-from agentic_operator.policy import EmbeddedPolicy
 from agentic_operator.settings import Settings
 from components import bundle, config, template
 from testkit.agent.chain import TemplateRun, lay_out, workload_arguments
 from testkit.agent.peers import ChatServer, Chromium, Site, chromium_binary, extractive_answer
+from testkit.opa import OpaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pricing-check.yaml"
@@ -62,7 +62,7 @@ def main() -> int:
         _say("demo: chromium is not installed (apt-get install -y chromium)")
         return 1
     work = Path(tempfile.mkdtemp(prefix="agentic-demo-"))
-    site, browser, llm = Site(), Chromium(binary), None
+    site, browser, llm, opa = Site(), Chromium(binary), None, OpaServer(DEMO_POLICY, workdir=work / "opa")
     try:
         url = site.url("/pricing.html")
         workload: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
@@ -72,7 +72,7 @@ def main() -> int:
         settings = Settings(default_agent_image=config.DEFAULT_AGENT_IMAGE, default_bucket=config.DEFAULT_BUCKET)
         (work / "policies").mkdir()
         policy_dir = _policies(work / "policies")
-        policy = EmbeddedPolicy(policy_dir)
+        policy = opa.start().client()
         admission = policy.evaluate(ADMISSION, reconcile.admission_input(workload, spec, settings))
         _say(f"admission ({ADMISSION}): {'allowed' if admission.allowed else 'denied'} {'; '.join(admission.reasons)}")
         if not admission.allowed:
@@ -128,6 +128,7 @@ def main() -> int:
     finally:
         site.close()
         browser.stop()
+        opa.stop()
         if llm is not None:
             llm.close()
 

@@ -35,8 +35,8 @@ import urllib3.exceptions
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from testkit.tools import tool
 from tests.cluster.kube import Kube
-from tests.tools import tool
 
 KUBE_VERSION = "v1.34.4"  # hack/tools.sh pins the same
 T = TypeVar("T")

@@ -32,7 +32,7 @@ def test_defaults_suit_a_local_cluster(tmp_path: Path) -> None:
     assert settings.minio.storage_size == "10Gi"
     assert settings.operator.replicas == 1
     assert settings.operator.image is None  # bundled mode
-    assert settings.operator.opa_image == "openpolicyagent/opa:1.19.1-static"
+    assert settings.operator.opa_image == "openpolicyagent/opa:1.22.3-static"
     assert settings.template.artifacts.endpoint == "minio.agentic-system.svc.cluster.local:9000"
     assert settings.minio.root.user is None and settings.minio.root.password is None  # generated
     assert settings.database_dsn is None

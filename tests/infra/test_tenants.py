@@ -19,9 +19,9 @@ import pytest
 
 from components import minio, tenants
 from components.config import ConfigError
+from testkit.tools import tool
 from tests.infra.conftest import dev_config, run_main
 from tests.infra.harness import Harness, Run
-from tests.tools import tool
 
 BUCKETS = ["agentic-artifacts"]
 
