@@ -8,8 +8,8 @@
   token Secret, which Argo mounts into its own init and wait containers only, since the
   template mounts no token (``automountServiceAccountToken: false``).
 - The artifact credentials Secret: Argo reads artifact credentials from the Workflow's
-  own namespace, so each workload namespace holds its copy (the artifact user's keys,
-  never MinIO's root).
+  own namespace, so each workload namespace holds the keys of its own MinIO user
+  (:mod:`components.tenants`: its prefix only), never MinIO's root.
 - The database DSN Secret, when configured: steps read it through ``secretKeyRef``.
 - A ResourceQuota and a LimitRange (:mod:`components.quotas`, stack keys ``quota.*`` and
   ``limits.*``).
@@ -41,11 +41,11 @@ import pulumi_kubernetes as k8s
 from components import podspec, quotas, template
 from components.base import Component, raw
 
-# Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
-# Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-rbac/
 # Every pod there, Argo's init and wait containers included (the chart's executor
 # securityContext and the template's pod-level non-root user make them pass).
 POD_SECURITY = "restricted"
+# Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
+# Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-rbac/
 EXECUTOR_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
 ]
