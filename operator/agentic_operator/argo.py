@@ -11,9 +11,10 @@ Argo's rules this module follows (argoproj/argo-workflows, ``workflow/util/util.
   subresource), retrying on 409 Conflict with a fresh read (``ResumeWorkflow``,
   ``updateSuspendedNode``).
 - ``argo stop`` (and ``argo terminate``) merge-patch ``spec.shutdown``.
-- Large workflows keep nodes gzip/zstd-compressed in ``status.compressedNodes`` or
-  offloaded to Argo's database (``status.offloadNodeStatusVersion``); offloaded nodes can
-  be read and resumed only through the Argo Server.
+- Large workflows keep nodes compressed (gzip, zstd or brotli) in
+  ``status.compressedNodes`` or offloaded to Argo's database
+  (``status.offloadNodeStatusVersion``); offloaded nodes can be read and resumed only
+  through the Argo Server (``workflow/packer``, ``workflow/hydrator``).
 
 Ref: https://argo-workflows.readthedocs.io/en/latest/fields/
 """
@@ -29,6 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import brotli
+import zstandard
 
 from agentic_operator import api, argo_names, pipeline
 from agentic_operator.settings import Settings
@@ -160,25 +164,61 @@ def is_owned_by_namesake(workflow: Mapping[str, Any], workload: Mapping[str, Any
 # Reading status.
 
 
-def _decompress(data: str) -> dict[str, Any]:
-    raw = base64.b64decode(data, validate=True)
-    if raw[:2] == b"\x1f\x8b":
-        text = gzip.decompress(raw)
-    elif raw[:4] == b"\x28\xb5\x2f\xfd":
-        import zstandard  # only workflows compressed with ARGO's zstd option need it
+# Argo's node compression (``util/file/fileutil.go``, v4.1): it writes gzip (the default),
+# zstd or brotli, as ``WORKFLOW_COMPRESSION_ALGORITHM`` in the writing process's
+# environment says, and tells them apart on reading by their magic bytes; brotli streams
+# have none, so whatever is neither gzip nor zstd is read as brotli. (v4.0 reads and
+# writes gzip only.)
+GZIP, ZSTD, BROTLI = "gzip", "zstd", "brotli"
+_MAGIC = {GZIP: b"\x1f\x8b", ZSTD: b"\x28\xb5\x2f\xfd"}
 
-        text = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
-    else:
-        raise ValueError("neither gzip nor zstd")
+
+def compression_of(raw: bytes) -> str:
+    """The algorithm Argo would decompress ``raw`` with."""
+    return next((name for name, magic in _MAGIC.items() if raw.startswith(magic)), BROTLI)
+
+
+def _decompress(data: str) -> tuple[dict[str, Any], str]:
+    """The nodes in ``status.compressedNodes`` and the algorithm they were compressed with.
+
+    Raises ``ValueError`` (or ``OSError``/``EOFError`` from gzip) when they cannot be read.
+    """
+    raw = base64.b64decode(data, validate=True)
+    algorithm = compression_of(raw)
+    try:
+        if algorithm == GZIP:
+            text = gzip.decompress(raw)
+        elif algorithm == ZSTD:
+            text = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+        else:
+            text = brotli.decompress(raw)
+    except (zstandard.ZstdError, brotli.error) as exc:
+        raise ValueError(f"not a valid {algorithm} stream: {exc}") from exc
     nodes = json.loads(text)
     if not isinstance(nodes, dict):
         raise ValueError("not a map of nodes")
-    return nodes
+    return nodes, algorithm
 
 
-def _compress(nodes: Mapping[str, Any]) -> str:
+def _compress(nodes: Mapping[str, Any], algorithm: str) -> str:
+    """Nodes as Argo's ``CompressEncodeString`` writes them: JSON, compressed, base64."""
     data = json.dumps(nodes, separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(data)).decode()
+    if algorithm == GZIP:
+        packed = gzip.compress(data)
+    elif algorithm == ZSTD:
+        packed = zstandard.ZstdCompressor().compress(data)
+    else:
+        packed = brotli.compress(data)
+    return base64.b64encode(packed).decode()
+
+
+def _stored_nodes(status: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The nodes, and how the status holds them: None for plain ``status.nodes``, else the
+    algorithm of ``status.compressedNodes``. Raises ``ValueError`` when they cannot be decoded."""
+    nodes, algorithm = _dict(status.get("nodes")), None
+    if not nodes and _text(status.get("compressedNodes")):
+        nodes, algorithm = _decompress(status["compressedNodes"])
+    return {k: v for k, v in nodes.items() if isinstance(v, dict)}, algorithm
 
 
 def nodes_of(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -186,11 +226,7 @@ def nodes_of(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     Raises ``ValueError`` when compressed nodes cannot be decoded.
     """
-    status = _dict(workflow.get("status"))
-    nodes = _dict(status.get("nodes"))
-    if not nodes and _text(status.get("compressedNodes")):
-        nodes = _decompress(status["compressedNodes"])
-    return {k: v for k, v in nodes.items() if isinstance(v, dict)}
+    return _stored_nodes(_dict(workflow.get("status")))[0]
 
 
 def is_active_suspend(node: Mapping[str, Any]) -> bool:
@@ -435,9 +471,8 @@ def resume(
             "status.offloadNodeStatusVersion is set: the nodes live in Argo's database, "
             "so only the Argo Server (argo resume) can resume this workflow"
         )
-    compressed = not status.get("nodes") and bool(status.get("compressedNodes"))
     try:
-        nodes = nodes_of(out)
+        nodes, compression = _stored_nodes(status)
     except (ValueError, OSError, EOFError) as exc:
         raise ArgoError(f"status.compressedNodes unreadable: {exc}") from exc
     spec = out.setdefault("spec", {})
@@ -478,8 +513,15 @@ def resume(
             node["message"] = f"{node['message']}; {message}" if node.get("message") else message
     if node_selector is not None and not hit:
         raise ArgoError(f"no active suspend node matches node field selector {node_selector!r}")
-    if compressed:
-        status["compressedNodes"] = _compress(nodes)
+    # Argo's own resume writes the nodes compressed when the whole Workflow is larger than
+    # MAX_WORKFLOW_SIZE, with WORKFLOW_COMPRESSION_ALGORITHM: both read from the writing
+    # process's environment (``packer.CompressWorkflowIfNeeded``), which for the operator
+    # would be a guess at the controller's. What the controller last wrote is its own
+    # decision, made with its own settings, and a resume changes a few fields: so the nodes
+    # go back as they came, plain or compressed with the same algorithm (the one the
+    # controller is known to read; a v4.0 controller reads only gzip).
+    if compression is not None:
+        status["compressedNodes"] = _compress(nodes, compression)
     elif nodes:
         status["nodes"] = nodes
     return out

@@ -9,7 +9,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import brotli
 import pytest
+import zstandard
 
 from agentic_operator import argo, pipeline
 from agentic_operator.settings import Settings
@@ -232,37 +234,51 @@ def test_progress_is_computed_when_argo_did_not_report_it() -> None:
     assert argo.workflow_status(wf).progress == "3/4"
 
 
-def _compressed(wf: dict[str, Any]) -> dict[str, Any]:
+# Argo's compressors, by the name WORKFLOW_COMPRESSION_ALGORITHM gives them.
+PACK = {"gzip": gzip.compress, "zstd": zstandard.ZstdCompressor().compress, "brotli": brotli.compress}
+UNPACK = {
+    "gzip": gzip.decompress,
+    "zstd": lambda raw: zstandard.ZstdDecompressor().decompressobj().decompress(raw),
+    "brotli": brotli.decompress,
+}
+
+
+def _compressed(wf: dict[str, Any], algorithm: str = "gzip") -> dict[str, Any]:
+    """``wf`` with its nodes moved into ``status.compressedNodes``, as Argo's packer does."""
     out = copy.deepcopy(wf)
     nodes = out["status"].pop("nodes")
-    out["status"]["compressedNodes"] = base64.b64encode(gzip.compress(json.dumps(nodes).encode())).decode()
+    out["status"]["compressedNodes"] = base64.b64encode(PACK[algorithm](json.dumps(nodes).encode())).decode()
     return out
 
 
-def test_compressed_nodes_read_like_plain_ones() -> None:
+def _unpacked(wf: dict[str, Any], algorithm: str) -> dict[str, Any]:
+    nodes: dict[str, Any] = json.loads(UNPACK[algorithm](base64.b64decode(wf["status"]["compressedNodes"])))
+    return nodes
+
+
+@pytest.mark.parametrize("algorithm", sorted(PACK))
+def test_compressed_nodes_read_like_plain_ones(algorithm: str) -> None:
+    """Argo v4.1 writes gzip, zstd or brotli (WORKFLOW_COMPRESSION_ALGORITHM); brotli has no
+    magic bytes, so Argo reads whatever is neither gzip nor zstd as brotli."""
     wf = at_gate()
-    assert argo.workflow_status(_compressed(wf)) == argo.workflow_status(wf)
+    assert argo.workflow_status(_compressed(wf, algorithm)) == argo.workflow_status(wf)
 
 
-def test_zstd_compressed_nodes_are_read() -> None:
-    import zstandard
-
-    wf = at_gate()
-    out = copy.deepcopy(wf)
-    nodes = out["status"].pop("nodes")
-    out["status"]["compressedNodes"] = base64.b64encode(
-        zstandard.ZstdCompressor().compress(json.dumps(nodes).encode())
-    ).decode()
-    assert argo.workflow_status(out) == argo.workflow_status(wf)
+# A zstd frame whose block is corrupt: zstandard raises its own ZstdError for it.
+BROKEN_ZSTD = base64.b64encode(bytes.fromhex("28b52ffd206dffffffffffffffff3a202262227d010020055c")).decode()
 
 
-def test_unreadable_compressed_nodes_read_as_unknown_not_an_exception() -> None:
+@pytest.mark.parametrize("garbage", ["!!not base64", BROKEN_ZSTD, "AAAA"])
+def test_unreadable_compressed_nodes_read_as_unknown_not_an_exception(garbage: str) -> None:
+    """Not base64, a corrupt zstd frame, bytes that are no brotli stream: all read as unknown."""
     wf = at_gate()
     wf["status"].pop("nodes")
-    wf["status"]["compressedNodes"] = "!!not base64"
+    wf["status"]["compressedNodes"] = garbage
     st = argo.workflow_status(wf)
     assert st.nodes_total == 0 and st.nodes_error and "compressedNodes" in st.nodes_error
     assert not st.suspended  # unknown, not guessed
+    with pytest.raises(argo.ArgoError, match="compressedNodes unreadable"):
+        argo.resume(wf, outputs=DECISION, now=NOW)
 
 
 def test_offloaded_nodes_are_flagged() -> None:
@@ -368,10 +384,20 @@ def test_resume_appends_a_message() -> None:
     assert gate_of(out)["message"] == "approved by policy"
 
 
-def test_resume_of_compressed_nodes_writes_them_compressed() -> None:
-    out = argo.resume(_compressed(at_gate()), outputs=DECISION, now=NOW)
-    assert "nodes" not in out["status"] and out["status"]["compressedNodes"]
-    assert gate_of(out)["phase"] == "Succeeded"
+@pytest.mark.parametrize("algorithm", sorted(PACK))
+def test_resume_writes_compressed_nodes_back_with_the_algorithm_they_came_in(algorithm: str) -> None:
+    """The controller chose to compress (its MAX_WORKFLOW_SIZE) and how (its algorithm, the
+    one it is known to read: v4.0 reads only gzip); a resume keeps both choices."""
+    out = argo.resume(_compressed(at_gate(), algorithm), outputs=DECISION, now=NOW)
+    assert "nodes" not in out["status"]
+    gate = _unpacked(out, algorithm)[argo_sim.node_id("demo", "demo.approval-gate")]
+    assert gate["phase"] == "Succeeded"
+    assert gate["outputs"]["parameters"][0] == {"name": "decision", "value": "approved"}
+
+
+def test_resume_writes_plain_nodes_back_plain() -> None:
+    out = argo.resume(at_gate(), outputs=DECISION, now=NOW)
+    assert "compressedNodes" not in out["status"] and gate_of(out)["phase"] == "Succeeded"
 
 
 def test_resume_of_offloaded_nodes_says_only_the_argo_server_can() -> None:
