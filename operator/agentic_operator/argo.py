@@ -417,14 +417,69 @@ def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
+# Field selector operators, in the order Kubernetes tries them at each position: "==" before
+# "=" so that "a==b" does not leave "=b" as the value.
+_OPERATORS = ("!=", "==", "=")
+_ESCAPED = frozenset("\\,=")
+
+
+def _split_terms(selector: str) -> list[str]:
+    """Split on commas that no backslash escapes (the escape stays in the term)."""
+    terms, start, escaped = [], 0, False
+    for i, char in enumerate(selector):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            terms.append(selector[start:i])
+            start = i + 1
+    return [*terms, selector[start:]]
+
+
+def _unescape(value: str, term: str) -> str:
+    """A term's value with ``\\\\``, ``\\,`` and ``\\=`` unescaped; any other escape, or a bare
+    ``=``, is an error (as ``fields.UnescapeValue``)."""
+    out, escaped = [], False
+    for char in value:
+        if escaped:
+            if char not in _ESCAPED:
+                raise ArgoError(f"invalid node field selector term {term!r}: unknown escape \\{char}")
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "=":
+            raise ArgoError(f"invalid node field selector term {term!r}: '=' in a value must be escaped as \\=")
+        else:
+            out.append(char)
+    if escaped:
+        raise ArgoError(f"invalid node field selector term {term!r}: it ends in a lone backslash")
+    return "".join(out)
+
+
+def _split_term(term: str) -> tuple[str, str, str]:
+    for i in range(len(term)):
+        for op in _OPERATORS:
+            if term.startswith(op, i):
+                return term[:i], op, term[i + len(op) :]
+    raise ArgoError(f"invalid node field selector term {term!r}: no =, == or !=")
+
+
 def parse_selector(selector: str) -> list[tuple[str, str, bool]]:
-    """A Kubernetes field selector (``a=b,c!=d``) as (field, value, equal) terms."""
+    """A field selector (``a=b,c!=d``) as (field, value, equal) terms, parsed as Kubernetes'
+    ``fields.ParseSelector`` (which Argo's ``--node-field-selector`` uses) parses it.
+
+    Terms are split at commas not escaped by a backslash and empty terms are skipped; a
+    term splits at its first operator (the field is taken verbatim); the value unescapes
+    ``\\\\``, ``\\,`` and ``\\=``. Nothing is trimmed: ``"phase = Running"`` compares the field
+    ``"phase "`` with ``" Running"``, as Argo does.
+    Ref: https://github.com/kubernetes/apimachinery/blob/master/pkg/fields/selector.go
+    """
     terms = []
-    for part in filter(None, (p.strip() for p in selector.split(","))):
-        match = re.fullmatch(r"([^=!]+)(==|=|!=)(.*)", part)
-        if not match:
-            raise ArgoError(f"invalid node field selector term {part!r}")
-        terms.append((match.group(1).strip(), match.group(3).strip(), match.group(2) != "!="))
+    for term in filter(None, _split_terms(selector)):
+        field_name, op, value = _split_term(term)
+        terms.append((field_name, _unescape(value, term), op != "!="))
     return terms
 
 

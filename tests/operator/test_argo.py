@@ -424,9 +424,65 @@ def test_node_field_selectors_match_as_argo_does(selector: str, hit: bool) -> No
     assert argo.matches(gate_of(at_gate()), selector) is hit
 
 
-def test_a_bad_selector_is_an_error() -> None:
-    with pytest.raises(argo.ArgoError, match="invalid node field selector"):
-        argo.parse_selector("displayName")
+@pytest.mark.parametrize(
+    ("selector", "terms"),
+    [
+        ("a=b,c!=d", [("a", "b", True), ("c", "d", False)]),
+        ("a==b", [("a", "b", True)]),
+        ("a=!b", [("a", "!b", True)]),  # the first operator wins: "=" at 1, not "!=" at 2
+        ("a!b=c", [("a!b", "c", True)]),  # the field is taken verbatim
+        ("=x", [("", "x", True)]),
+        ("a=", [("a", "", True)]),
+        (r"a=x\,y", [("a", "x,y", True)]),
+        (r"a=k\=v", [("a", "k=v", True)]),
+        (r"a=c:\\tmp", [("a", "c:\\tmp", True)]),
+        (r"a\,b=c", [("a\\,b", "c", True)]),  # an escaped comma in a field does not split
+        ("a=b,,c=d,", [("a", "b", True), ("c", "d", True)]),  # empty terms are skipped
+        ("a = b", [("a ", " b", True)]),  # nothing is trimmed
+        ("", []),
+    ],
+)
+def test_selectors_parse_as_kubernetes_fields_parse_selector(selector: str, terms: list[tuple[str, str, bool]]) -> None:
+    assert argo.parse_selector(selector) == terms
+
+
+@pytest.mark.parametrize(
+    ("selector", "why"),
+    [
+        ("displayName", "no =, == or !="),
+        (" ", "no =, == or !="),  # a blank term is not empty: Argo refuses it too
+        ("a=b=c", "must be escaped"),
+        ("a==b=c", "must be escaped"),
+        (r"a=\n", r"unknown escape \n"),
+        ("a=b\\", "lone backslash"),
+    ],
+)
+def test_a_bad_selector_is_an_error_naming_the_term(selector: str, why: str) -> None:
+    with pytest.raises(argo.ArgoError, match="invalid node field selector term") as refused:
+        argo.parse_selector(selector)
+    assert why in str(refused.value)
+
+
+def test_escaped_values_match_nodes_whose_fields_hold_commas_and_equals() -> None:
+    node = {
+        "type": "Suspend",
+        "phase": "Running",
+        "displayName": "gate,eu",
+        "inputs": {"parameters": [{"name": "filter", "value": "region=eu"}]},
+    }
+    assert argo.matches(node, r"displayName=gate\,eu")
+    assert argo.matches(node, r"inputs.parameters.filter.value=region\=eu,phase=Running")
+    assert not argo.matches(node, "displayName=gate")
+
+
+def test_a_selector_with_spaces_matches_nothing_as_in_argo() -> None:
+    """Kubernetes trims nothing: "displayName = approval-gate" names the field "displayName "."""
+    gate = gate_of(at_gate())
+    assert argo.matches(gate, "displayName=approval-gate")
+    assert not argo.matches(gate, "displayName = approval-gate")
+    assert not argo.matches(gate, "displayName=approval-gate ")
+    with pytest.raises(argo.ArgoError, match="no active suspend node"):
+        argo.resume(at_gate(), node_selector=" displayName=approval-gate", outputs=DECISION, now=NOW)
 
 
 def test_can_resume_only_a_running_suspended_workflow() -> None:
