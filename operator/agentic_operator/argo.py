@@ -516,8 +516,14 @@ def resume(
     their ``globalName`` workflow outputs), and any other supplied parameter takes its
     default. A supplied parameter with neither is an error, as in Argo's own resume, so a
     gate never passes with its decision unset. ``spec.suspend`` is cleared when no selector
-    is given. Raises :class:`ArgoError` when a selector matches no active Suspend node and
-    :class:`OffloadedNodesError` when the nodes live in Argo's database.
+    is given. ``message`` becomes the node's message: with a selector it replaces the old
+    one (``updateSuspendedNode``), without one it is appended after ``"; "``
+    (``ResumeWorkflow``). Raises :class:`ArgoError` when a selector matches no active
+    Suspend node and :class:`OffloadedNodesError` when the nodes live in Argo's database.
+
+    With a selector, Argo itself (``argo node set``) leaves supplied parameters that get no
+    value unset, and a gate could then pass undecided; this refuses instead (the one
+    deliberate departure, see docs/ARCHITECTURE.md).
     """
     out = copy.deepcopy(dict(workflow))
     status = out.setdefault("status", {})
@@ -565,7 +571,8 @@ def resume(
         node["phase"] = "Succeeded"
         node["finishedAt"] = finished
         if message:
-            node["message"] = f"{node['message']}; {message}" if node.get("message") else message
+            appended = node_selector is None and node.get("message")
+            node["message"] = f"{node['message']}; {message}" if appended else message
     if node_selector is not None and not hit:
         raise ArgoError(f"no active suspend node matches node field selector {node_selector!r}")
     # Argo's own resume writes the nodes compressed when the whole Workflow is larger than

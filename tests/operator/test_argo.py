@@ -345,6 +345,14 @@ def test_resume_without_a_value_for_a_supplied_output_fails_like_argo() -> None:
         argo.resume(at_gate(), now=NOW)
 
 
+def test_a_selector_resume_refuses_an_unset_decision_where_argo_would_pass_it() -> None:
+    """The deliberate departure: Argo's ``updateSuspendedNode`` marks the node Succeeded and
+    leaves a supplied parameter without a value unset; the gate must never pass undecided."""
+    others = {k: v for k, v in DECISION.items() if k != pipeline.GATE_DECISION}
+    with pytest.raises(argo.ArgoError, match=r"'decision' .* has not been set and does not have a default"):
+        argo.resume(at_gate(), node_selector="displayName=approval-gate", outputs=others, now=NOW)
+
+
 def test_resume_uses_a_default_for_supplied_outputs_not_given() -> None:
     wf = at_gate()
     for param in gate_of(wf)["outputs"]["parameters"]:
@@ -382,6 +390,25 @@ def test_resume_publishes_global_outputs() -> None:
 def test_resume_appends_a_message() -> None:
     out = argo.resume(at_gate(), outputs=DECISION, now=NOW, message="approved by policy")
     assert gate_of(out)["message"] == "approved by policy"
+
+
+def _gate_with_message() -> dict[str, Any]:
+    wf = at_gate()
+    gate_of(wf)["message"] = "waiting for a decision"
+    return wf
+
+
+def test_resume_with_a_selector_replaces_the_message_like_updatesuspendednode() -> None:
+    """Argo's ``updateSuspendedNode`` (``argo node set``, ``argo resume --node-field-selector``)
+    sets the message it is given; only the selector-less ``ResumeWorkflow`` appends."""
+    selected = argo.resume(
+        _gate_with_message(), node_selector="displayName=approval-gate", outputs=DECISION, now=NOW, message="approved"
+    )
+    assert gate_of(selected)["message"] == "approved"
+    every = argo.resume(_gate_with_message(), outputs=DECISION, now=NOW, message="approved")
+    assert gate_of(every)["message"] == "waiting for a decision; approved"
+    untouched = argo.resume(_gate_with_message(), node_selector="displayName=approval-gate", outputs=DECISION, now=NOW)
+    assert gate_of(untouched)["message"] == "waiting for a decision"  # no message given, none set
 
 
 @pytest.mark.parametrize("algorithm", sorted(PACK))
