@@ -288,20 +288,62 @@ def _supplied(param: Mapping[str, Any]) -> bool:
     return "supplied" in _dict(param.get("valueFrom"))
 
 
-def _artifact_url(artifact: Mapping[str, Any], repo_bucket: str) -> str | None:
+def _template_name(node: Mapping[str, Any]) -> str:
+    """Argo's ``GetTemplateFromNode``: a node's templateRef names its template, else templateName."""
+    ref = node.get("templateRef")
+    return _text(ref.get("template")) if isinstance(ref, dict) else _text(node.get("templateName"))
+
+
+def _template(workflow: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Argo's ``Workflow.GetTemplateByName``: the Workflow's own templates, then those of the
+    WorkflowTemplate it references (``status.storedWorkflowTemplateSpec``), then the stored
+    ones; ``{}`` when none has the name."""
+    spec, status = _dict(workflow.get("spec")), _dict(workflow.get("status"))
+    stored = _dict(status.get("storedTemplates"))
+    candidates = (
+        *_list(spec.get("templates")),
+        *_list(_dict(status.get("storedWorkflowTemplateSpec")).get("templates")),
+        *(stored[k] for k in sorted(stored)),
+    )
+    return next((t for t in map(_dict, candidates) if t.get("name") == name), {})
+
+
+def _s3_location(location: Mapping[str, Any]) -> bool:
+    """Argo's ``S3Artifact.HasLocation``: a full location names endpoint, bucket and key."""
+    s3 = _dict(location.get("s3"))
+    return all(_text(s3.get(k)) for k in ("endpoint", "bucket", "key"))
+
+
+def _archive_bucket(workflow: Mapping[str, Any], node: Mapping[str, Any], repo_bucket: str) -> str:
+    """The bucket Argo moves a node's artifacts into when they lack a full location.
+
+    The node's template's own ``archiveLocation`` wins when it is a full location, else
+    the artifact repository's (``getArtifactAndDriver`` in ``server/artifacts/
+    artifact_server.go``; the controller decides alike in ``addArchiveLocation``). Only
+    S3 locations are understood.
+    """
+    name = _template_name(node)
+    archive = _dict(_template(workflow, name).get("archiveLocation")) if name else {}
+    return _text(_dict(archive.get("s3")).get("bucket")) if _s3_location(archive) else repo_bucket
+
+
+def _artifact_url(artifact: Mapping[str, Any], archive_bucket: str) -> str | None:
+    """``s3://bucket/key``: the artifact's own bucket only with a full location; otherwise
+    Argo's ``Relocate`` keeps just the key and takes the rest from the archive location."""
     s3 = _dict(artifact.get("s3"))
     key = _text(s3.get("key"))
     if not key:
         return None
-    bucket = _text(s3.get("bucket")) or repo_bucket
+    bucket = _text(s3.get("bucket")) if _s3_location(artifact) else archive_bucket
     return f"s3://{bucket}/{key}" if bucket else key
 
 
 def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str = "") -> WorkflowStatus:
     """Argo's view of a Workflow, as ``argo get`` and ``argo list`` would show it.
 
-    ``default_bucket`` names the bucket for key-only artifacts when the Workflow does not
-    record its artifact repository (``artifactRepositoryRef.default: true``). Never raises:
+    ``default_bucket`` names the bucket for key-only artifacts when neither their template's
+    ``archiveLocation`` nor the artifact repository the Workflow records
+    (``artifactRepositoryRef.default: true`` records none) names one. Never raises:
     a malformed field reads as unknown.
     """
     if not isinstance(workflow, Mapping):
@@ -359,7 +401,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
         node_outputs = _dict(n.get("outputs"))
         step = _text(n.get("displayName"))
         for artifact in map(_dict, _list(node_outputs.get("artifacts"))):
-            url = _artifact_url(artifact, repo_bucket)
+            url = _artifact_url(artifact, _archive_bucket(workflow, n, repo_bucket))
             if url is not None:
                 artifacts[f"{step}/{_text(artifact.get('name'))}"] = url
         if n.get("phase") == "Succeeded":
@@ -403,8 +445,7 @@ def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
     """The fields a node field selector can match (Argo's ``SelectorMatchesNode``)."""
     fields = {
         "displayName": _text(node.get("displayName")),
-        # Argo's GetTemplateFromNode: a templateRef's template wins over templateName.
-        "templateName": _text(_dict(node.get("templateRef")).get("template")) or _text(node.get("templateName")),
+        "templateName": _template_name(node),
         "phase": _text(node.get("phase")),
         "name": _text(node.get("name")),
         "id": _text(node.get("id")),

@@ -192,11 +192,58 @@ def test_artifact_bucket_falls_back_to_the_default_then_to_the_key() -> None:
     assert argo.workflow_status(wf).artifacts["scraper/pages"] == "job-demo/scraper/pages.tgz"
 
 
-def test_artifact_with_its_own_bucket_keeps_it() -> None:
+def test_artifact_with_its_own_full_location_keeps_its_bucket() -> None:
+    wf = at_gate()
+    node = wf["status"]["nodes"][argo_sim.node_id("demo", "demo.scraper")]
+    node["outputs"]["artifacts"][0]["s3"].update(bucket="elsewhere", endpoint="s3.example:9000")
+    assert argo.workflow_status(wf).artifacts["scraper/pages"].startswith("s3://elsewhere/")
+
+
+def test_a_bucket_without_an_endpoint_is_no_location_and_is_relocated() -> None:
+    """``S3Artifact.HasLocation`` needs endpoint, bucket and key; otherwise ``Relocate`` keeps
+    only the key."""
     wf = at_gate()
     node = wf["status"]["nodes"][argo_sim.node_id("demo", "demo.scraper")]
     node["outputs"]["artifacts"][0]["s3"]["bucket"] = "elsewhere"
-    assert argo.workflow_status(wf).artifacts["scraper/pages"].startswith("s3://elsewhere/")
+    assert argo.workflow_status(wf).artifacts["scraper/pages"].startswith(f"s3://{argo_sim.BUCKET}/")
+
+
+ARCHIVE = {"s3": {"endpoint": "minio:9000", "bucket": "archive-bucket", "key": "archive", "insecure": True}}
+
+
+def _archived(wf: dict[str, Any], where: str, archive: dict[str, Any] = ARCHIVE) -> dict[str, Any]:
+    """``wf`` whose scraper template has an ``archiveLocation``, in the Workflow's own
+    templates (``spec``) or in the referenced WorkflowTemplate's copy (``stored``)."""
+    template = {"name": pipeline.STEP_SCRAPER, "archiveLocation": archive, "container": {"image": "agent"}}
+    if where == "spec":
+        wf["spec"]["templates"] = [template]
+    else:
+        wf["status"]["storedWorkflowTemplateSpec"] = {"entrypoint": "main", "templates": [template]}
+    return wf
+
+
+@pytest.mark.parametrize("where", ["spec", "stored"])
+def test_key_only_artifacts_go_to_their_templates_archive_location(where: str) -> None:
+    """Argo prefers the template's own full ``archiveLocation`` to the artifact repository
+    (its ``artgcWorkflow`` test object keeps ``on-deletion`` in my-bucket-3 this way)."""
+    st = argo.workflow_status(_archived(at_gate(), where))
+    assert st.artifacts["scraper/pages"] == "s3://archive-bucket/job-demo/scraper/pages.tgz"
+    assert st.artifacts["dom-extractor/dom"].startswith(f"s3://{argo_sim.BUCKET}/")  # no archiveLocation
+
+
+def test_an_archive_location_without_a_key_is_no_location() -> None:
+    """``archiveLocation: {archiveLogs: true}`` or an s3 block without a key: the repository."""
+    for archive in ({"archiveLogs": True}, {"s3": {"endpoint": "minio:9000", "bucket": "archive-bucket"}}):
+        st = argo.workflow_status(_archived(at_gate(), "stored", archive))
+        assert st.artifacts["scraper/pages"].startswith(f"s3://{argo_sim.BUCKET}/")
+
+
+def test_a_template_ref_names_the_template_whose_archive_location_counts() -> None:
+    wf = _archived(at_gate(), "stored")
+    node = wf["status"]["nodes"][argo_sim.node_id("demo", "demo.scraper")]
+    node["templateName"] = "other"
+    node["templateRef"] = {"name": "library", "template": pipeline.STEP_SCRAPER}
+    assert argo.workflow_status(wf).artifacts["scraper/pages"].startswith("s3://archive-bucket/")
 
 
 def test_spec_suspend_alone_means_suspended_when_running() -> None:
