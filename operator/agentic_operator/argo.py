@@ -86,21 +86,22 @@ def owner_reference(workload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pod_spec_patch(resources: Mapping[str, Mapping[str, str]]) -> str | None:
-    """The ``main`` containers' resources as a pod spec patch.
+def _resources(resources: Mapping[str, Mapping[str, str]]) -> str:
+    """The ``main`` containers' requests and limits, as the template's ``resources`` parameter.
 
-    Argo applies it as a strategic merge over the template's own resources, key by key,
-    so a request set alone could exceed the template's limit (or a limit fall below its
-    request) and the API server would refuse the pod. Each resource the workload names is
-    therefore set on both sides: a missing limit is the request, a missing request is the
-    limit (as Kubernetes defaults requests to limits).
-    Ref: https://argo-workflows.readthedocs.io/en/latest/fields/#workflowspec (podSpecPatch)
+    The template feeds it into its own podSpecPatch (a Workflow's own would be marked Error
+    under ``templateReferencing: Strict`` or ``Secure``), which Argo applies as a strategic
+    merge over the template's resources, key by key: a request set alone could exceed the
+    template's limit (or a limit fall below its request) and the API server would refuse
+    the pod. Each resource the workload names is therefore set on both sides: a missing
+    limit is the request, a missing request is the limit (as Kubernetes defaults requests
+    to limits). ``{}`` keeps the template's resources.
+    Ref: https://argo-workflows.readthedocs.io/en/latest/fields/#template (podSpecPatch)
     """
     if not resources:
-        return None
+        return "{}"
     requests, limits = dict(resources.get("requests") or {}), dict(resources.get("limits") or {})
-    both = {"requests": {**limits, **requests}, "limits": {**requests, **limits}}
-    return json.dumps({"containers": [{"name": "main", "resources": both}]}, sort_keys=True)
+    return json.dumps({"requests": {**limits, **requests}, "limits": {**requests, **limits}}, sort_keys=True)
 
 
 def build_workflow(workload: Mapping[str, Any], spec: api.WorkloadSpec, settings: Settings) -> dict[str, Any]:
@@ -117,14 +118,15 @@ def build_workflow(workload: Mapping[str, Any], spec: api.WorkloadSpec, settings
         pipeline.PARAM_OBJECTIVE: spec.objective,
         pipeline.PARAM_AGENT_IMAGE: spec.agent_image or settings.default_agent_image,
         pipeline.PARAM_BUCKET: spec.bucket or settings.default_bucket,
+        pipeline.PARAM_RESOURCES: _resources(spec.resources),
     }
+    # Only fields Argo lets a Workflow override under templateReferencing Strict or Secure
+    # (``ValidateUserOverrides``): the template owns the rest.
     workflow_spec: dict[str, Any] = {
         "workflowTemplateRef": {"name": spec.template},
         "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
         "activeDeadlineSeconds": spec.execution_seconds,
     }
-    if (patch := _pod_spec_patch(spec.resources)) is not None:
-        workflow_spec["podSpecPatch"] = patch
     return {
         "apiVersion": argo_names.API_VERSION,
         "kind": "Workflow",

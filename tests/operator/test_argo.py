@@ -78,6 +78,7 @@ def test_workflow_references_the_template_and_passes_arguments() -> None:
         "objective": "Find the prices",
         "agent-image": "registry.example/agent:2",
         "bucket": "team-bucket",
+        "resources": "{}",
     }
     assert json.loads(params["target-urls"]) == ["https://a.example/", "https://b.example/x"]
     assert set(params) == set(pipeline.WORKFLOW_PARAMETERS)
@@ -94,31 +95,44 @@ def test_execution_timeout_is_the_active_deadline() -> None:
     assert wf["spec"]["activeDeadlineSeconds"] == 900
 
 
-def test_resources_become_a_pod_spec_patch_for_main_containers() -> None:
-    assert "podSpecPatch" not in created()["spec"]
+def _arguments(wf: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in wf["spec"]["arguments"]["parameters"]}
+
+
+# What ValidateUserOverrides (workflow/util/merge.go, v4.0.5) lets a Workflow set under
+# templateReferencing Strict or Secure, as JSON field names.
+STRICT_ALLOWED = {
+    "arguments", "entrypoint", "shutdown", "suspend", "activeDeadlineSeconds", "priority", "ttlStrategy",
+    "podGC", "volumeClaimGC", "archiveLogs", "workflowMetadata", "workflowTemplateRef", "metrics", "artifactGC",
+}  # fmt: skip
+
+
+def test_the_workflow_spec_sets_only_what_strict_template_referencing_allows() -> None:
+    """A controller with templateReferencing Strict or Secure marks a Workflow that sets any
+    other field Error (podSpecPatch among them); tests/cluster proves it on the real one."""
+    for wl in (workload(), workload(resources={"requests": {"cpu": "250m"}, "limits": {"memory": "1Gi"}})):
+        assert set(workflow(wl)["spec"]) <= STRICT_ALLOWED
+
+
+def test_resources_travel_as_the_templates_resources_parameter() -> None:
+    assert _arguments(created())["resources"] == "{}"  # the template's own resources
     wf = created(resources={"requests": {"cpu": "250m"}, "limits": {"cpu": "1", "memory": "512Mi"}})
-    assert json.loads(wf["spec"]["podSpecPatch"]) == {
-        "containers": [
-            {
-                "name": "main",
-                "resources": {
-                    "requests": {"cpu": "250m", "memory": "512Mi"},
-                    "limits": {"cpu": "1", "memory": "512Mi"},
-                },
-            }
-        ]
+    assert "podSpecPatch" not in wf["spec"]
+    assert json.loads(_arguments(wf)["resources"]) == {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi"},
     }
 
 
 def test_a_resource_named_on_one_side_is_set_on_both() -> None:
     """Argo merges the patch key by key over the template's resources: a request alone could
     exceed the template's limit and the API server would refuse the pod."""
-    patch = json.loads(created(resources={"requests": {"cpu": "4"}})["spec"]["podSpecPatch"])
-    assert patch["containers"][0]["resources"] == {"requests": {"cpu": "4"}, "limits": {"cpu": "4"}}
+    resources = json.loads(_arguments(created(resources={"requests": {"cpu": "4"}}))["resources"])
+    assert resources == {"requests": {"cpu": "4"}, "limits": {"cpu": "4"}}
 
 
 def test_no_secret_values_travel_as_arguments() -> None:
-    """Only the five known parameters exist; none is a credential."""
+    """Only the known parameters exist; none is a credential."""
     names = {p["name"] for p in created()["spec"]["arguments"]["parameters"]}
     assert not {n for n in names if any(s in n for s in ("key", "secret", "password", "dsn", "token"))}
 
