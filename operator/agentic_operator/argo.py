@@ -34,7 +34,8 @@ from typing import Any
 import brotli
 import zstandard
 
-from agentic_operator import api, argo_names, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api, argo_names
 from agentic_operator.settings import Settings
 from agentic_operator.timestamps import format_time
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 from components import template
 from testkit import factories
 from tests.cluster.argo import ArgoController, install_crds
@@ -33,6 +33,7 @@ SETTINGS = template.TemplateSettings(
     agent_image="registry.example/agent:1.2.3",
     browserless_url="http://browserless.test:3000",
     litellm_url="http://litellm.test:4000",
+    llm_model="model.test",
 )
 RESOURCES = {"requests": {"cpu": "250m"}, "limits": {"memory": "512Mi"}}
 
