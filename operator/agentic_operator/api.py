@@ -13,7 +13,6 @@ Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 import jsonschema
+
+from agentic_operator.re2 import python_pattern as python_pattern
 
 GROUP = "agentic.dev"
 VERSION = "v1alpha1"
@@ -63,10 +64,9 @@ def is_human_source(source: str) -> bool:
 
 
 # Patterns shared by the CRD (evaluated by the API server with RE2), validate() and the
-# stack config (Python's re, through python_pattern()) and policies/data.json (OPA, RE2).
-# They keep to what both engines read alike: no \s, \d or \b (their classes differ), and
-# a final $, which python_pattern() makes mean end of text for Python too (Python's $ also
-# matches before a trailing newline). tests/test_shared_patterns.py holds every copy to it.
+# stack config (Python's re, through python_pattern(), which refuses what the two engines
+# read differently and makes $ mean end of text) and policies/data.json (OPA, RE2).
+# tests/test_shared_patterns.py holds every copy to them.
 
 # A DNS-1123 label (at most 63 characters, checked beside it): a namespace, and a job id,
 # which is also a valid Workflow name and label value (Argo puts the Workflow name in pod
@@ -95,12 +95,6 @@ IMAGE_PATTERN = (
 # Ref: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-
-
-@functools.cache
-def python_pattern(pattern: str) -> re.Pattern[str]:
-    """A shared pattern compiled for Python, meaning what it means to RE2 (see above)."""
-    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
 
 
 def _str(description: str, **rules: Any) -> dict[str, Any]:
