@@ -397,7 +397,6 @@ def crd() -> dict[str, Any]:
 
 
 _SPEC_VALIDATOR = checks.Validator(checks.closed(SPEC_SCHEMA))
-_STATUS_VALIDATORS = {name: checks.Validator(schema) for name, schema in STATUS_SCHEMA["properties"].items()}
 
 
 def apply_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -494,11 +493,8 @@ def readable_status(status: Any) -> dict[str, Any]:
     """
     if not isinstance(status, Mapping):
         return {}
-    return {
-        name: copy.deepcopy(value)
-        for name, value in status.items()
-        if name in _STATUS_VALIDATORS and _STATUS_VALIDATORS[name].is_valid(value)
-    }
+    fields = STATUS_SCHEMA["properties"]
+    return {name: value for name, value in status.items() if name in fields and checks.has_shape(fields[name], value)}
 
 
 class InvalidWorkload(ValueError):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jsonschema
@@ -52,6 +52,35 @@ _TYPES = jsonschema.Draft7Validator.TYPE_CHECKER.redefine_many(
     {"integer": lambda _, value: is_integer(value), "number": lambda _, value: is_number(value)}
 )
 Validator = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern}, type_checker=_TYPES)
+
+
+_SHAPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda value: isinstance(value, Mapping),
+    "array": lambda value: isinstance(value, list),
+    "string": lambda value: isinstance(value, str),
+    "boolean": lambda value: isinstance(value, bool),
+    "integer": is_integer,
+    "number": is_number,
+}
+
+
+def has_shape(schema: Mapping[str, Any], value: Any) -> bool:
+    """Whether ``value`` has the schema's shape: types, enums, required and known fields,
+    sizes of lists; no patterns or formats. A fraction of jsonschema's cost, for a
+    document the operator wrote itself and reads on every reconcile (the status)."""
+    if not _SHAPES[schema["type"]](value) or ("enum" in schema and value not in schema["enum"]):
+        return False
+    if isinstance(value, Mapping):
+        properties, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return all(name in value for name in schema.get("required", ())) and all(
+            has_shape(properties[name], item)
+            if name in properties
+            else not isinstance(extra, Mapping) or has_shape(extra, item)
+            for name, item in value.items()
+        )
+    if isinstance(value, list):
+        return len(value) <= schema.get("maxItems", len(value)) and all(has_shape(schema["items"], v) for v in value)
+    return True
 
 
 def closed(schema: Mapping[str, Any]) -> dict[str, Any]:
