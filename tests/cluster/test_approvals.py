@@ -101,6 +101,11 @@ def identities(cluster: ControlPlane) -> Iterator[dict[str, Kube]]:
     probe = workload("probe", {api.APPROVAL: "approved", api.APPROVAL_BY: user("submitter")})
     wait_for(lambda: _refused_now(kubes["submitter"], probe), timeout=60, what="the approval policy to take effect")
     yield kubes
+    # The policy binds every namespace: leave the session's other tests a cluster without it.
+    admin.delete(approval.ADMISSION_API, "ValidatingAdmissionPolicyBinding", CONFIG.policy)
+    admin.delete(approval.ADMISSION_API, "ValidatingAdmissionPolicy", CONFIG.policy)
+    admin.delete("rbac.authorization.k8s.io/v1", "ClusterRole", CONFIG.role)
+    wait_for(lambda: not _refused_now(admin, probe), timeout=60, what="the approval policy to be gone")
 
 
 def _refused_now(kube: Kube, obj: dict[str, Any]) -> bool:
