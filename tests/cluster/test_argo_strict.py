@@ -96,7 +96,8 @@ def test_strict_mode_runs_build_workflows_shape_and_the_pod_carries_the_resource
         "requests": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": storage_request},
         "limits": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": storage_limit},
     }
-    assert _phase(kube, "sized")[0] == "Running"
+    # The controller creates the pod before it writes the Workflow's phase.
+    wait_for(lambda: _phase(kube, "sized")[0] == "Running", timeout=30, what="the Workflow's Running phase")
 
 
 def test_strict_mode_keeps_the_templates_resources_when_the_workload_names_none(
