@@ -1,7 +1,7 @@
 """API requests and writes per AgentWorkload over its whole lifecycle, through the real Worker.
 
-The Worker runs against the in-memory API of tests/fake_k8s.py with Argo played by
-tests/argo_sim.py; after every pass each key is reconciled once more, as the runtime does
+The Worker runs against the in-memory API of testkit/fake_k8s.py with Argo played by
+testkit/argo_sim.py; after every pass each key is reconciled once more, as the runtime does
 when the watch echoes a write, so the counts include what echoes cost. Counts are exact
 and repeatable; the microseconds per reconcile are indicative only (noisy machines).
 
@@ -16,8 +16,8 @@ from collections import Counter
 from typing import Any
 
 from agentic_operator.decision import ADMISSION, GATE, Decision
-from tests.factories import workload
-from tests.world import StubPolicy, World
+from testkit.factories import workload
+from testkit.world import StubPolicy, World
 
 ALLOW = Decision(True, ("ok",), "bench")
 

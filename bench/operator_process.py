@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from agentic_operator.policy import EmbeddedPolicy
-from tests.e2e.cluster import Cluster
-from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess
-from tests.factories import workload
-from tests.policy.fake_opa import FakeOpa, as_opa
+from testkit.apiserver.cluster import Cluster
+from testkit.factories import workload
+from testkit.fake_opa import FakeOpa, as_opa
+from testkit.operator_process import ROOT, ArgoPlayer, OperatorProcess
 
 NS = "team-a"
 OURS = ("agentic-operator", "kopf")

@@ -4,7 +4,7 @@
   dependencies (``operator/requirements.lock``), for *bundled mode*: a stock Python image
   installs the lock file and runs the mounted source, so a change to the operator needs
   no image build, only ``pulumi up``.
-- The policies for the OPA sidecar: every ``policies/**/*.rego`` except ``*_test.rego``,
+- The policies for the OPA sidecar: every ``policies/*.rego`` except ``*_test.rego``,
   and ``policies/data.json`` with the stack's overrides deep-merged over its
   ``agentic.config``.
 
@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from agentic_operator.policy import policy_files
 
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_DIR = ROOT / "operator"
@@ -130,16 +132,14 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[st
 
 
 def policies(policy_dir: Path = POLICY_DIR, overrides: Mapping[str, Any] | None = None) -> Bundle:
-    """Every non-test ``.rego`` file, and data.json with ``overrides`` merged into agentic.config.
+    """The modules the operator's own engine loads (``agentic_operator.policy.policy_files``:
+    the directory's non-test ``.rego`` files), and data.json with ``overrides`` merged into
+    agentic.config. The sidecar then evaluates exactly the files the policy tests do.
 
     A missing or empty ``policies/`` gives an empty bundle (plus data.json when there are
     overrides): OPA then answers no decision, and the operator fails closed.
     """
-    files = {
-        path.relative_to(policy_dir).as_posix(): path.read_text()
-        for path in sorted(policy_dir.rglob("*.rego"))
-        if not path.name.endswith("_test.rego")
-    }
+    files = {path.name: path.read_text() for path in policy_files(policy_dir)}
     data = policy_data(policy_dir)
     if data is not None or overrides:
         merged = deep_merge(data or {}, {CONFIG_PATH[0]: {CONFIG_PATH[1]: dict(overrides or {})}})

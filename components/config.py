@@ -1,6 +1,6 @@
 """Stack configuration: the only module that reads it (what ``pulumi.Config`` reads).
 
-:func:`load` reads every ``agentic-platform:*`` key once, checks all of them, and returns
+:func:`load` reads every ``agentic-platform:*`` key once, through ``pulumi.Config``, checks all of them, and returns
 frozen, typed objects; any problem stops the program *before a resource is registered*,
 with one error that names each bad key (``agentic-platform:minio.storageSize: ...``).
 Every key has a default that suits a local kind cluster, so ``Pulumi.dev.yaml`` only says
@@ -28,19 +28,27 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import config as runtime_config
+import yaml
 
 from agentic_operator import api
 from components import bundle
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
 PROJECT = "agentic-platform"
+# Where Pulumi keeps the stack settings files: the project directory (Pulumi.yaml sets no
+# stackConfigDir).
+STACK_CONFIG_DIR = bundle.ROOT
 ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-helm at this version
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
 PYTHON_IMAGE = "python:3.11.16-slim"
 OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
-_TEMPLATE_DEFAULTS = TemplateSettings(ArtifactStore(endpoint=""))
+# The platform's defaults: the template's parameter defaults and, through the operator's
+# environment (AGENTIC_DEFAULT_*), the operator's, for workloads that do not name their own.
+DEFAULT_BUCKET = "agentic-artifacts"
+DEFAULT_AGENT_IMAGE = "ghcr.io/agentic-dev/agent:0.1.0"
+BROWSERLESS_URL = "http://browserless.browserless.svc.cluster.local:3000"
+LITELLM_URL = "http://litellm.litellm.svc.cluster.local:4000"
 
 
 class ConfigError(ValueError):
@@ -50,19 +58,19 @@ class ConfigError(ValueError):
 # ---------------------------------------------------------------------------------------
 # Checks: each returns a problem (without echoing secret values) or None.
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 # The AgentWorkload schema's own patterns: a platform default is then valid in a spec too.
-_IMAGE = re.compile(api.IMAGE_PATTERN)
+_DNS_LABEL = api.python_pattern(api.DNS_LABEL_PATTERN)
+_IMAGE = api.python_pattern(api.IMAGE_PATTERN)
 # A tag pins a build when it carries a full version, a MinIO release stamp or a commit.
 _PINNED_TAG = re.compile(r"(\d+\.\d+\.\d+|RELEASE\.\d{4}-|(^|[^0-9a-f])[0-9a-f]{7,40}($|[^0-9a-f]))")
-_URL = re.compile(api.URL_PATTERN)
-_BUCKET = re.compile(api.BUCKET_PATTERN)
+_URL = api.python_pattern(api.URL_PATTERN)
+_BUCKET = api.python_pattern(api.BUCKET_PATTERN)
 _GI = 2**30
 
 
 def _namespace(value: str) -> str | None:
-    if not _DNS_LABEL.match(value):
+    if len(value) > 63 or not _DNS_LABEL.match(value):
         return f"{value!r} is not a valid namespace name (a DNS-1123 label: lowercase letters, digits, '-')"
     if value.startswith("kube-"):
         return f"{value!r} is reserved for Kubernetes"
@@ -101,8 +109,9 @@ def _url(value: str) -> str | None:
 
 
 def _bucket(value: str) -> str | None:
-    ok = _BUCKET.match(value) and ".." not in value
-    return None if ok else f"{value!r} is not a valid bucket name (3-63 of a-z, 0-9, '.', '-')"
+    if _BUCKET.match(value):
+        return None
+    return f"{value!r} is not a valid bucket name (3-63 of a-z, 0-9 and '-', starting and ending with a letter or digit; no dots)"
 
 
 def _storage_size(value: str) -> str | None:
@@ -154,7 +163,7 @@ FIELDS: dict[str, Field] = {
     "minio.image": Field(str, MINIO_IMAGE, _image, "MinIO server image (pinned)."),
     "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, _image, "MinIO client (mc) image for the bucket Job."),
     "minio.storageSize": Field(str, "10Gi", _storage_size, "MinIO volume size (1Gi to 16Ti)."),
-    "minio.bucket": Field(str, _TEMPLATE_DEFAULTS.artifacts.bucket, _bucket, "Artifact bucket."),
+    "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
     "minio.rootPassword": Field(str, None, _credential, "MinIO root password (secret; generated if unset).", True),
     "minio.artifactAccessKey": Field(
@@ -168,9 +177,9 @@ FIELDS: dict[str, Field] = {
     "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
     "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
-    "template.agentImage": Field(str, _TEMPLATE_DEFAULTS.agent_image, _image, "Default agent image."),
-    "template.browserlessUrl": Field(str, _TEMPLATE_DEFAULTS.browserless_url, _url, "Browserless URL for steps."),
-    "template.litellmUrl": Field(str, _TEMPLATE_DEFAULTS.litellm_url, _url, "LiteLLM URL for steps."),
+    "template.agentImage": Field(str, DEFAULT_AGENT_IMAGE, _image, "Default agent image."),
+    "template.browserlessUrl": Field(str, BROWSERLESS_URL, _url, "Browserless URL for steps."),
+    "template.litellmUrl": Field(str, LITELLM_URL, _url, "LiteLLM URL for steps."),
     "template.databaseDsn": Field(
         str, None, _dsn, "Database DSN for steps (secret; a Secret read via secretKeyRef).", True
     ),
@@ -246,19 +255,45 @@ def _full(key: str) -> str:
     return f"{PROJECT}:{key}"
 
 
-def _raw() -> tuple[dict[str, Any], set[str]]:
-    """This project's keys (without the prefix) and which are secret, as the runtime has them.
+def _secure(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {"secure"}
 
-    Read from the runtime's config map rather than key by key through ``pulumi.Config``,
-    which cannot list keys: the unknown-key check needs the whole set. The language host
-    fills that map from ``PULUMI_CONFIG`` and ``PULUMI_CONFIG_SECRET_KEYS``.
+
+def _stack_file() -> tuple[set[str], set[str]]:
+    """This project's keys in the stack settings file (without the prefix), and the secret ones.
+
+    ``pulumi.Config`` reads a key's value but can neither list the keys nor say whether a
+    value was set with ``--secret``; the stack settings file (``Pulumi.<stack>.yaml``, a
+    documented format) says both: a secret is stored as ``{secure: ...}``, and a group set
+    with ``--path --secret`` holds such members (the whole group then counts as secret, as
+    Pulumi treats it). No file: nothing was set.
+    Ref: https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/
     """
-    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret = {k for k in values if runtime_config.is_config_secret(k)}
-    secret |= set(runtime_config.get_config_secret_keys_env())
+    path = STACK_CONFIG_DIR / f"Pulumi.{pulumi.get_stack()}.yaml"
+    document = yaml.safe_load(path.read_text()) if path.is_file() else None
     prefix = _full("")
-    raw = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
-    return raw, {k[len(prefix) :] for k in secret if k.startswith(prefix)}
+    keys, secret = set(), set()
+    for full, value in ((document or {}).get("config") or {}).items():
+        if not str(full).startswith(prefix):
+            continue
+        key = str(full)[len(prefix) :]
+        keys.add(key)
+        members = value.items() if isinstance(value, Mapping) and not _secure(value) else ()
+        if _secure(value) or any(_secure(v) for _, v in members):
+            secret.add(key)
+    return keys, secret
+
+
+def _raw() -> tuple[dict[str, Any], set[str]]:
+    """This project's values, read key by key through ``pulumi.Config``, and the secret keys.
+
+    Every key the stack file names is read (so an unknown one can be named), and every key
+    the program knows (so values from elsewhere, e.g. ``pulumi up --config``, count too).
+    """
+    config = pulumi.Config(PROJECT)
+    keys, secret = _stack_file()
+    raw = {key: value for key in sorted(keys | set(FIELDS) | _GROUPS) if (value := config.get(key)) is not None}
+    return raw, secret
 
 
 def _decode(value: Any, kind: type) -> Any:
@@ -343,6 +378,19 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
 
 
+def template_settings(
+    namespace: str,
+    *,
+    bucket: str = DEFAULT_BUCKET,
+    agent_image: str = DEFAULT_AGENT_IMAGE,
+    browserless_url: str = BROWSERLESS_URL,
+    litellm_url: str = LITELLM_URL,
+) -> TemplateSettings:
+    """The template's settings for a platform in ``namespace`` (MinIO's), defaults as above."""
+    store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=bucket)
+    return TemplateSettings(store, agent_image, browserless_url, litellm_url)
+
+
 def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OPERATOR_DIR) -> PlatformConfig:
     """Read and check the whole stack configuration, or raise :class:`ConfigError`."""
     errors: list[str] = []
@@ -353,13 +401,14 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(errors))
 
     namespace, workloads = values["namespace"], tuple(values["workloadNamespaces"])
-    store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=values["minio.bucket"])
-    template = TemplateSettings(
-        artifacts=store,
+    template = template_settings(
+        namespace,
+        bucket=values["minio.bucket"],
         agent_image=values["template.agentImage"],
         browserless_url=values["template.browserlessUrl"],
         litellm_url=values["template.litellmUrl"],
     )
+    store = template.artifacts
     return PlatformConfig(
         namespace=namespace,
         workload_namespaces=workloads,

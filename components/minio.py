@@ -1,10 +1,8 @@
 """Minio: the artifact store. A pinned MinIO StatefulSet, its Service, credentials, bucket.
 
-- Image: ``quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z``, the last community-edition
-  image MinIO published (from October 2025 the community edition is source-only, and in
-  September 2026 the ``minio/*`` repositories left Docker Hub; quay.io still serves the
-  released tags). ``mc`` likewise: ``quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z``.
-  Both are stack config (``minio.image``, ``minio.clientImage``) for a self-built image.
+- Images: stack config (``minio.image``, ``minio.clientImage``; defaults in
+  :mod:`components.config`). Which tags those are and why is in docs/ARCHITECTURE.md,
+  "Pinned versions and where they were checked".
 - Two credentials, each from ``secure:`` config or generated once by ``pulumi_random``
   (kept, encrypted, in the state): the root user, which stays in the platform namespace,
   and an artifact user (MinIO's built-in ``readwrite`` policy) whose keys are copied into

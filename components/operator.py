@@ -28,7 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from agentic_operator import api, argo
+from agentic_operator import api, argo_names, settings
 from components import bundle, podspec
 from components.base import Component, raw
 from components.config import OperatorConfig
@@ -62,9 +62,9 @@ def operator_rules() -> list[dict[str, Any]]:
         _rule(api.GROUP, [f"{api.PLURAL}/finalizers"], ["update"]),
         # Create and follow Workflows. update: resume is a full-object PUT (the Workflow
         # CRD has no status subresource); patch: stop/terminate set spec.shutdown.
-        _rule(argo.GROUP, [argo.WORKFLOWS], ["get", "list", "watch", "create", "update", "patch"]),
+        _rule(argo_names.GROUP, [argo_names.WORKFLOWS], ["get", "list", "watch", "create", "update", "patch"]),
         # The template must exist before a Workflow names it.
-        _rule(argo.GROUP, [argo.WORKFLOW_TEMPLATES], ["get"]),
+        _rule(argo_names.GROUP, [argo_names.WORKFLOW_TEMPLATES], ["get"]),
         # Events on AgentWorkloads (the operator's transitions, kopf's own errors): each
         # is a new Event, never an update of an earlier one.
         _rule("", ["events"], ["create"]),
@@ -72,20 +72,20 @@ def operator_rules() -> list[dict[str, Any]]:
 
 
 def environment(config: OperatorConfig) -> list[dict[str, str]]:
-    """The ``AGENTIC_*`` settings (read by ``agentic_operator.settings``)."""
-    values = {
-        "AGENTIC_NAMESPACES": ",".join(config.workload_namespaces),
-        "AGENTIC_OPA_URL": f"http://127.0.0.1:{OPA_PORT}",
-        "AGENTIC_DEFAULT_AGENT_IMAGE": config.default_agent_image,
-        "AGENTIC_DEFAULT_BUCKET": config.default_bucket,
-        "AGENTIC_RESYNC_SECONDS": str(config.resync_seconds),
-        "AGENTIC_HTTP_PORT": str(HTTP_PORT),
-        "AGENTIC_LOG_FORMAT": "json",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "HOME": "/tmp",
-    }
-    return [{"name": k, "value": v} for k, v in values.items()]
+    """The operator's settings (``agentic_operator.settings.TABLE``), then the process's own."""
+    operator = settings.environment(
+        {
+            "namespaces": config.workload_namespaces,
+            "opa_url": f"http://127.0.0.1:{OPA_PORT}",
+            "default_agent_image": config.default_agent_image,
+            "default_bucket": config.default_bucket,
+            "resync_seconds": config.resync_seconds,
+            "http_port": HTTP_PORT,
+            "log_format": "json",
+        }
+    )
+    process = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"}
+    return [{"name": k, "value": v} for k, v in {**operator, **process}.items()]
 
 
 def _opa(config: OperatorConfig) -> dict[str, Any]:

@@ -35,9 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import pipeline
-from agentic_operator.argo import API_VERSION
-from agentic_operator.settings import Settings
+from agentic_operator import api, pipeline
+from agentic_operator.argo_names import API_VERSION
 from components import podspec
 
 # Names the WorkloadNamespace component creates and the template refers to.
@@ -54,8 +53,6 @@ INPUTS = f"{SCRATCH}/inputs"
 OUTPUT_PARAMETERS = f"{SCRATCH}/outputs/parameters"
 OUTPUT_ARTIFACTS = f"{SCRATCH}/outputs/artifacts"
 AGENT_COMMAND = "agent"
-
-_DEFAULTS = Settings()
 
 # Each agent step: the artifact it produces, the artifacts it reads (from which task),
 # and the input parameters it consumes.
@@ -107,7 +104,7 @@ class ArtifactStore:
     """The S3-compatible store (MinIO) and the Secret holding its credentials."""
 
     endpoint: str
-    bucket: str = _DEFAULTS.default_bucket
+    bucket: str
     secret: str = ARTIFACT_SECRET
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
@@ -116,12 +113,13 @@ class ArtifactStore:
 
 @dataclass(frozen=True)
 class TemplateSettings:
-    """What the platform configures in the template; the rest is fixed by the pipeline."""
+    """What the platform configures in the template (its defaults are the stack config's,
+    :mod:`components.config`); the rest is fixed by the pipeline."""
 
     artifacts: ArtifactStore
-    agent_image: str = _DEFAULTS.default_agent_image
-    browserless_url: str = "http://browserless.browserless.svc.cluster.local:3000"
-    litellm_url: str = "http://litellm.litellm.svc.cluster.local:4000"
+    agent_image: str
+    browserless_url: str
+    litellm_url: str
     requests: tuple[str, str] = ("100m", "256Mi")
     limits: tuple[str, str] = ("1", "1Gi")
 
@@ -257,7 +255,7 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "WorkflowTemplate",
-        "metadata": {"name": pipeline.TEMPLATE_NAME, "labels": podspec.labels("visual-analysis")},
+        "metadata": {"name": api.DEFAULT_TEMPLATE, "labels": podspec.labels("visual-analysis")},
         "spec": {
             "entrypoint": pipeline.ENTRYPOINT,
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,

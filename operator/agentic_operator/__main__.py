@@ -14,10 +14,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from agentic_operator import api, settings
 from agentic_operator.settings import Settings, SettingsError
 
-DESCRIPTION = """\
-Reconcile AgentWorkloads (agentic.dev/v1alpha1) into policy-gated Argo Workflows.
+DESCRIPTION = f"""\
+Reconcile AgentWorkloads ({api.API_VERSION}) into policy-gated Argo Workflows.
 
 For each AgentWorkload in the watched namespaces the operator asks OPA whether the work
 is admitted, creates the Argo Workflow from the WorkflowTemplate, follows it, asks OPA
@@ -29,24 +30,15 @@ Running against a cluster:
     (KUBECONFIG). The CRD must be installed (the Pulumi program does it).
   * Out of cluster, e.g. against kind, with policies evaluated in-process (needs the
     'embedded' extra, regopy) instead of an OPA sidecar:
-        python -m agentic_operator --namespace team-a --policy-dir ./policies
+        python -m agentic_operator --namespace team-a --policy-dir ./policies \\
+            --default-agent-image IMAGE --default-bucket BUCKET
   * Human approval at the gate:
-        kubectl -n team-a annotate aw NAME agentic.dev/approval=approved \\
-            agentic.dev/approval-by=$USER agentic.dev/approval-reason="checked"
+        kubectl -n team-a annotate aw NAME {api.APPROVAL}=approved \\
+            {api.APPROVAL_BY}=$USER {api.APPROVAL_REASON}="checked"
     (or =rejected to reject and stop the Workflow).
 
-Environment (flags override):
-  AGENTIC_NAMESPACES            comma-separated namespaces to watch   [default]
-  AGENTIC_OPA_URL               OPA REST API                         [http://127.0.0.1:8181]
-  AGENTIC_OPA_TIMEOUT_SECONDS   per-query timeout                    [2]
-  AGENTIC_API_TIMEOUT_SECONDS   per-request Kubernetes API timeout    [10]
-  AGENTIC_POLICY_DIR            evaluate these .rego files in-process instead of OPA
-  AGENTIC_DEFAULT_AGENT_IMAGE   agent image when spec.agentImage is unset
-  AGENTIC_DEFAULT_BUCKET        artifact bucket when spec.minioBucket is unset
-  AGENTIC_RESYNC_SECONDS        safety-net resync interval           [300]
-  AGENTIC_WORKERS               concurrent reconciles                [4]
-  AGENTIC_HTTP_PORT             /healthz, /readyz, /metrics          [8080]
-  AGENTIC_LOG_FORMAT            json or text                         [json]
+Environment (each has the flag of its name, e.g. AGENTIC_HTTP_PORT is --http-port; flags override):
+{settings.help_text()}
 """
 
 
@@ -57,26 +49,16 @@ def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> tuple[Setting
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--namespace", action="append", dest="namespaces", help="namespace to watch (repeatable)")
-    parser.add_argument("--opa-url", help="OPA REST API base URL")
-    parser.add_argument("--policy-dir", help="evaluate the Rego files in this folder in-process")
-    parser.add_argument("--resync-seconds", type=float, help="safety-net resync interval")
-    parser.add_argument("--workers", type=int, help="concurrent reconciles")
-    parser.add_argument("--http-port", type=int, help="port for /healthz, /readyz and /metrics")
-    parser.add_argument("--log-format", choices=("json", "text"))
+    for setting in settings.TABLE:
+        if setting.repeatable_flag:
+            parser.add_argument(setting.flag, action="append", dest=setting.name, help=f"{setting.doc} (repeatable)")
+        else:
+            parser.add_argument(setting.flag, dest=setting.name, help=setting.doc)
     parser.add_argument("--verbose", action="store_true", help="debug logging (kopf's included)")
-    args = parser.parse_args(argv)
-    overrides = {
-        "NAMESPACES": ",".join(args.namespaces) if args.namespaces else None,
-        "OPA_URL": args.opa_url,
-        "POLICY_DIR": args.policy_dir,
-        "RESYNC_SECONDS": args.resync_seconds,
-        "WORKERS": args.workers,
-        "HTTP_PORT": args.http_port,
-        "LOG_FORMAT": args.log_format,
-    }
-    env = {**env, **{f"AGENTIC_{k}": str(v) for k, v in overrides.items() if v is not None}}
-    return Settings.from_env(env), args.verbose
+    args = vars(parser.parse_args(argv))
+    verbose = args.pop("verbose")
+    flags = settings.environment({name: value for name, value in args.items() if value is not None})
+    return Settings.from_env({**env, **flags}), verbose
 
 
 def main(argv: Sequence[str] | None = None) -> int:

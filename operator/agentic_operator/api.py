@@ -13,6 +13,7 @@ Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,20 +35,49 @@ TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Rejected"})
 DECISION_STAGES = ("admission", "gate", "human", "timeout")
 MAX_DECISIONS = 20
 
+# The WorkflowTemplate a workload runs unless it names another; the platform installs
+# it under this name in every workload namespace.
 DEFAULT_TEMPLATE = "visual-analysis-template"
 DEFAULT_THRESHOLD = 0.95
 DEFAULT_EXECUTION_SECONDS = 7200
 DEFAULT_APPROVAL_SECONDS = 3600
 
-# A DNS-1123 label: also a valid Workflow name and label value (Argo puts the Workflow
-# name in pod labels, which allow at most 63 characters).
-JOB_ID_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# A human decides at the gate with annotations (the spec is immutable):
+#   kubectl annotate aw NAME agentic.dev/approval=approved agentic.dev/approval-by=... ...
+APPROVAL = f"{GROUP}/approval"  # approved | rejected
+APPROVAL_BY = f"{GROUP}/approval-by"
+APPROVAL_REASON = f"{GROUP}/approval-reason"
+# A decision's ``source`` (status.decisions[].source, the gate's decided-by output) names a
+# human as ``annotation:<approval-by>``; anything else is a policy engine or the operator.
+_HUMAN_SOURCE = "annotation:"
+
+
+def human_source(actor: str) -> str:
+    """The decision source that records a human's annotation."""
+    return f"{_HUMAN_SOURCE}{actor}"
+
+
+def is_human_source(source: str) -> bool:
+    """Whether a decision source (read back from status or the gate's outputs) is a human."""
+    return source.startswith(_HUMAN_SOURCE)
+
+
+# Patterns shared by the CRD (evaluated by the API server with RE2), validate() and the
+# stack config (Python's re, through python_pattern()) and policies/data.json (OPA, RE2).
+# They keep to what both engines read alike: no \s, \d or \b (their classes differ), and
+# a final $, which python_pattern() makes mean end of text for Python too (Python's $ also
+# matches before a trailing newline). tests/test_shared_patterns.py holds every copy to it.
+
+# A DNS-1123 label (at most 63 characters, checked beside it): a namespace, and a job id,
+# which is also a valid Workflow name and label value (Argo puts the Workflow name in pod
+# labels, which allow at most 63 characters).
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+JOB_ID_PATTERN = DNS_LABEL_PATTERN
 _QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
-# Patterns are kept in the subset that both RE2 (API server) and Python's re accept.
 # No braces: Argo substitutes {{...}} in parameter values it passes on (see _NO_TEMPLATING).
-URL_PATTERN = r"^https?://[^\s/?#@{}]+([/?#][^\s{}]*)?$"
+URL_PATTERN = r"^https?://[^\t\n\f\r /?#@{}]+([/?#][^\t\n\f\r {}]*)?$"
 # Free text without "{{", which Argo's templating would expand inside the Workflow.
 _NO_TEMPLATING = r"^([^{]|\{[^{])*\{?$"
 # Named groups (RE2 accepts them too) let the stack config check that images are pinned.
@@ -55,8 +85,22 @@ IMAGE_PATTERN = (
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
     r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?P<digest>@sha256:[a-f0-9]{64})?$"
 )
-BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+# An artifact bucket: 3 to 63 of a-z, 0-9 and '-', starting and ending with a letter or
+# digit. S3 and MinIO also accept dots, but then also require no "..", no ".-" or "-.",
+# and no IP-address form, which one pattern with the length bound cannot say; and a
+# dotted name breaks virtual-hosted-style TLS (the bucket becomes extra DNS labels under
+# the wildcard certificate), which is why AWS advises against dots. The dot-free subset
+# is accepted by every S3 implementation and is the one rule here, in the CRD, the stack
+# config (minio.bucket) and the admission policy (policies/data.json bucket_pattern).
+# Ref: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+@functools.cache
+def python_pattern(pattern: str) -> re.Pattern[str]:
+    """A shared pattern compiled for Python, meaning what it means to RE2 (see above)."""
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
 
 
 def _str(description: str, **rules: Any) -> dict[str, Any]:
@@ -316,7 +360,14 @@ def _closed(schema: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_SPEC_VALIDATOR = jsonschema.Draft7Validator(_closed(SPEC_SCHEMA))
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
+    """jsonschema's ``pattern`` keyword, with the pattern read as RE2 reads it."""
+    if validator.is_type(instance, "string") and not python_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_VALIDATOR = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+_SPEC_VALIDATOR = _VALIDATOR(_closed(SPEC_SCHEMA))
 
 
 def _field(path: Any) -> str:
@@ -359,6 +410,14 @@ def apply_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
     return filled
 
 
+def job_id(obj: Mapping[str, Any]) -> str:
+    """The job id: ``spec.jobId``, else ``metadata.name``. It names the Workflow and the
+    artifact prefix ``job-<jobId>/``. Never raises: a malformed object reads as empty."""
+    spec, meta = obj.get("spec"), obj.get("metadata")
+    explicit = spec.get("jobId") if isinstance(spec, Mapping) else None
+    return str(explicit or (meta.get("name", "") if isinstance(meta, Mapping) else ""))
+
+
 def validate(obj: Mapping[str, Any]) -> list[str]:
     """Every problem with an AgentWorkload, each message starting with the field's path."""
     spec = obj.get("spec") if isinstance(obj, Mapping) else None
@@ -367,8 +426,8 @@ def validate(obj: Mapping[str, Any]) -> list[str]:
     spec = apply_defaults(spec)
     errors = sorted((_message(e) for e in _SPEC_VALIDATOR.iter_errors(spec)), key=lambda m: m.split(":")[0])
     if "jobId" not in spec:
-        name = str((obj.get("metadata") or {}).get("name", ""))
-        if not (len(name) <= 63 and re.match(JOB_ID_PATTERN, name)):
+        name = job_id(obj)
+        if not (len(name) <= 63 and python_pattern(JOB_ID_PATTERN).match(name)):
             errors.append(
                 f"spec.jobId: required because metadata.name {name!r} is not a valid job id "
                 f"(at most 63 characters matching {JOB_ID_PATTERN})"
@@ -443,7 +502,11 @@ class InvalidWorkload(ValueError):
 
 @dataclass(frozen=True)
 class WorkloadSpec:
-    """A validated, defaulted AgentWorkload spec, for the code that acts on it."""
+    """A validated, defaulted AgentWorkload spec, for the code that acts on it.
+
+    ``defaulted`` is the same spec as a document (camelCase, schema defaults filled in, as
+    the API server stores it): what the policies are given.
+    """
 
     job_id: str
     target_urls: tuple[str, ...]
@@ -455,6 +518,7 @@ class WorkloadSpec:
     execution_seconds: int
     approval_seconds: int
     resources: Mapping[str, Mapping[str, str]]
+    defaulted: Mapping[str, Any]
 
 
 def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
@@ -469,7 +533,7 @@ def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
         for kind, quantities in (spec.get("resources") or {}).items()
     }
     return WorkloadSpec(
-        job_id=spec.get("jobId") or obj["metadata"]["name"],
+        job_id=job_id(obj),
         target_urls=tuple(spec["targetUrls"]),
         objective=spec["objective"],
         template=spec["workflowTemplateRef"]["name"],
@@ -479,4 +543,5 @@ def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
         execution_seconds=timeouts["executionSeconds"],
         approval_seconds=timeouts["approvalSeconds"],
         resources=resources,
+        defaulted=spec,
     )

@@ -10,7 +10,7 @@ Argo's rules this module follows (argoproj/argo-workflows, ``workflow/util/util.
   their default), and writes the whole object back (the Workflow CRD has no status
   subresource), retrying on 409 Conflict with a fresh read (``ResumeWorkflow``,
   ``updateSuspendedNode``).
-- ``argo stop`` / ``argo terminate`` merge-patch ``spec.shutdown``.
+- ``argo stop`` (and ``argo terminate``) merge-patch ``spec.shutdown``.
 - Large workflows keep nodes gzip/zstd-compressed in ``status.compressedNodes`` or
   offloaded to Argo's database (``status.offloadNodeStatusVersion``); offloaded nodes can
   be read and resumed only through the Argo Server.
@@ -30,19 +30,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agentic_operator import api, pipeline
+from agentic_operator import api, argo_names, pipeline
 from agentic_operator.settings import Settings
-
-GROUP = "argoproj.io"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-WORKFLOWS = "workflows"
-WORKFLOW_TEMPLATES = "workflowtemplates"
-
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGER = "agentic-operator"
-LABEL_JOB_ID = "agentic.dev/job-id"
-ANNOTATION_WORKLOAD = "agentic.dev/workload"
+from agentic_operator.timestamps import format_time
 
 COMPLETED_PHASES = frozenset({"Succeeded", "Failed", "Error"})
 # Node types that are one step of the pipeline (a Retry node stands for its attempts).
@@ -56,10 +46,6 @@ class ArgoError(Exception):
 
 class OffloadedNodesError(ArgoError):
     """The node status lives in Argo's database, out of reach of the Kubernetes API."""
-
-
-def _now(now: datetime | None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -113,15 +99,13 @@ def _pod_spec_patch(resources: Mapping[str, Mapping[str, str]]) -> str | None:
     return json.dumps({"containers": [{"name": "main", "resources": both}]}, sort_keys=True)
 
 
-def build_workflow(workload: Mapping[str, Any], settings: Settings | None = None) -> dict[str, Any]:
-    """The Workflow that runs an AgentWorkload, in the workload's own namespace.
+def build_workflow(workload: Mapping[str, Any], spec: api.WorkloadSpec, settings: Settings) -> dict[str, Any]:
+    """The Workflow that runs an AgentWorkload (``spec``: its parsed spec), in its namespace.
 
     Its name is the job id, so a retried create finds the Workflow it made before instead
     of making a second one. Only non-secret values travel as arguments: credentials reach
     the steps through Secret references in the template.
     """
-    settings = settings or Settings()
-    spec = api.parse(workload)
     meta = workload["metadata"]
     parameters = {
         pipeline.PARAM_JOB_ID: spec.job_id,
@@ -138,13 +122,13 @@ def build_workflow(workload: Mapping[str, Any], settings: Settings | None = None
     if (patch := _pod_spec_patch(spec.resources)) is not None:
         workflow_spec["podSpecPatch"] = patch
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": argo_names.API_VERSION,
         "kind": "Workflow",
         "metadata": {
             "name": spec.job_id,
             "namespace": meta["namespace"],
-            "labels": {LABEL_MANAGED_BY: MANAGER, LABEL_JOB_ID: spec.job_id},
-            "annotations": {ANNOTATION_WORKLOAD: meta["name"]},
+            "labels": {argo_names.LABEL_MANAGED_BY: argo_names.MANAGER, argo_names.LABEL_JOB_ID: spec.job_id},
+            "annotations": {argo_names.ANNOTATION_WORKLOAD: meta["name"]},
             "ownerReferences": [owner_reference(workload)],
         },
         "spec": workflow_spec,
@@ -159,6 +143,17 @@ def is_owned_by(workflow: Mapping[str, Any], workload: Mapping[str, Any]) -> boo
     """Whether the Workflow's owner reference names this very workload (by uid)."""
     uid = _dict(workload.get("metadata")).get("uid")
     return any(r.get("uid") == uid and r.get("kind") == api.KIND for r in owner_references(workflow))
+
+
+def is_owned_by_namesake(workflow: Mapping[str, Any], workload: Mapping[str, Any]) -> bool:
+    """Whether an AgentWorkload of the workload's name owns the Workflow.
+
+    When it is not this very workload (:func:`is_owned_by`), it is an earlier one of the
+    same name, deleted and created again: the garbage collector is removing its Workflow,
+    so waiting resolves the name clash.
+    """
+    name = _dict(workload.get("metadata")).get("name")
+    return any(r.get("kind") == api.KIND and r.get("name") == name for r in owner_references(workflow))
 
 
 # ---------------------------------------------------------------------------------------
@@ -365,7 +360,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
 
 
 # ---------------------------------------------------------------------------------------
-# Writing: resume, stop, terminate.
+# Writing: resume, stop.
 
 
 def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
@@ -448,7 +443,7 @@ def resume(
     spec = out.setdefault("spec", {})
     if node_selector is None:
         spec.pop("suspend", None)
-    finished = _now(now)
+    finished = format_time(now or datetime.now(UTC))
     hit = False
     for node in nodes.values():
         if not (is_active_suspend(node) and matches(node, node_selector)):
@@ -508,8 +503,3 @@ def can_resume(workflow: Mapping[str, Any], node_selector: str | None = None) ->
 def stop() -> dict[str, Any]:
     """``argo stop``: exit handlers still run. A merge patch."""
     return {"spec": {"shutdown": "Stop"}}
-
-
-def terminate() -> dict[str, Any]:
-    """``argo terminate``: nothing else runs. A merge patch."""
-    return {"spec": {"shutdown": "Terminate"}}

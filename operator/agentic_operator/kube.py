@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from agentic_operator import api
+from agentic_operator.timestamps import now_text
 
 log = logging.getLogger(__name__)
 COMPONENT = "agentic-operator"
@@ -64,7 +64,7 @@ class Kube:
     def post_event(self, workload: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         """Record a Kubernetes Event on the workload; best effort (a lost Event is logged)."""
         meta = workload["metadata"]
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = now_text()
         body = {
             "apiVersion": "v1",
             "kind": "Event",

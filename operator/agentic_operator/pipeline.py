@@ -6,7 +6,7 @@ Workflows, finds the gate and reads step outputs by them: one place to change bo
 
 from __future__ import annotations
 
-TEMPLATE_NAME = "visual-analysis-template"
+# The template's own name is the AgentWorkload default: agentic_operator.api.DEFAULT_TEMPLATE.
 ENTRYPOINT = "main"
 
 # Global arguments (``{{workflow.parameters.<name>}}`` inside the template).

@@ -31,16 +31,14 @@ from agentic_operator import api, argo, pipeline
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.settings import Settings
-
-APPROVAL = "agentic.dev/approval"  # approved | rejected
-APPROVAL_BY = "agentic.dev/approval-by"
-APPROVAL_REASON = "agentic.dev/approval-reason"
+from agentic_operator.timestamps import format_time, parse_time
 
 NEED_TEMPLATE = "template"
 NEED_WORKFLOW = "workflow"
 
 TEMPLATE_RETRY = 30.0  # seconds: a missing template usually arrives with the next `pulumi up`
 DEADLINE_MARGIN = 30  # seconds before the Workflow's own deadline that a waiting gate is rejected
+_GATE_STAGES = ("gate", "human", "timeout")  # decision stages that settle the gate
 
 
 @dataclass(frozen=True)
@@ -107,24 +105,24 @@ def _settings_input(workload: Mapping[str, Any], settings: Settings) -> dict[str
     }
 
 
-def _workload_input(workload: Mapping[str, Any]) -> dict[str, Any]:
+def _workload_input(workload: Mapping[str, Any], spec: api.WorkloadSpec) -> dict[str, Any]:
     return {
         "apiVersion": workload.get("apiVersion", api.API_VERSION),
         "kind": workload.get("kind", api.KIND),
         "metadata": {k: workload["metadata"].get(k) for k in ("name", "namespace", "labels", "annotations")},
-        "spec": api.apply_defaults(workload.get("spec") or {}),
+        "spec": copy.deepcopy(dict(spec.defaulted)),
     }
 
 
-def admission_input(workload: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
-    return {"workload": _workload_input(workload), "settings": _settings_input(workload, settings)}
+def admission_input(workload: Mapping[str, Any], spec: api.WorkloadSpec, settings: Settings) -> dict[str, Any]:
+    return {"workload": _workload_input(workload, spec), "settings": _settings_input(workload, settings)}
 
 
 def gate_input(
     workload: Mapping[str, Any], spec: api.WorkloadSpec, status: argo.WorkflowStatus, settings: Settings
 ) -> dict[str, Any]:
     return {
-        **admission_input(workload, settings),
+        **admission_input(workload, spec, settings),
         "threshold": spec.threshold,
         "progress": {
             "progress": status.progress,
@@ -162,7 +160,7 @@ class _Draft:
         if self.status.get("phase") != phase:
             self.events.append(Event("Warning" if warning else "Normal", phase, message))
             if phase in api.TERMINAL_PHASES:
-                self.status["finishedAt"] = st.timestamp(self.now)
+                self.status["finishedAt"] = format_time(self.now)
         self.status["phase"] = phase
         self.status["message"] = message
         if phase == "Succeeded":
@@ -189,14 +187,14 @@ class _Draft:
 def _human(workload: Mapping[str, Any]) -> tuple[Decision | None, str | None]:
     """A human's decision from annotations, or an error naming the bad annotation."""
     annotations = workload["metadata"].get("annotations") or {}
-    value = str(annotations.get(APPROVAL, "")).strip().lower()
+    value = str(annotations.get(api.APPROVAL, "")).strip().lower()
     if not value:
         return None, None
     if value not in (pipeline.APPROVED, pipeline.REJECTED):
-        return None, f"annotation {APPROVAL}: {value!r} is not {pipeline.APPROVED} or {pipeline.REJECTED}"
-    actor = str(annotations.get(APPROVAL_BY) or "unknown")
-    reason = str(annotations.get(APPROVAL_REASON) or f"{value} by {actor}")
-    return Decision(value == pipeline.APPROVED, (reason,), f"annotation:{actor}"), None
+        return None, f"annotation {api.APPROVAL}: {value!r} is not {pipeline.APPROVED} or {pipeline.REJECTED}"
+    actor = str(annotations.get(api.APPROVAL_BY) or "unknown")
+    reason = str(annotations.get(api.APPROVAL_REASON) or f"{value} by {actor}")
+    return Decision(value == pipeline.APPROVED, (reason,), api.human_source(actor)), None
 
 
 def reconcile(
@@ -274,7 +272,7 @@ def _without_workflow(
     if not (admitted and admitted.get("status") == "True"):
         decision = observed.decisions.get(ADMISSION)
         if decision is None:
-            draft.needs[ADMISSION] = admission_input(workload, settings)
+            draft.needs[ADMISSION] = admission_input(workload, spec, settings)
             return
         if isinstance(decision, PolicyUnavailable):
             draft.condition(st.ADMITTED, None, "PolicyUnavailable", f"no admission decision yet: {decision}")
@@ -301,7 +299,7 @@ def _without_workflow(
         draft.phase("Pending", message, warning=True)
         draft.requeue_after = TEMPLATE_RETRY
         return
-    body = argo.build_workflow(workload, settings)
+    body = argo.build_workflow(workload, spec, settings)
     draft.actions.append(CreateWorkflow(body))
     status["argoWorkflow"] = {"name": body["metadata"]["name"], "namespace": namespace}
     draft.condition(st.WORKFLOW_CREATED, True, "Created", f"Workflow {namespace}/{body['metadata']['name']} created")
@@ -358,11 +356,7 @@ def _with_workflow(
             draft.needs[NEED_WORKFLOW] = True
             return
         name = (workflow.get("metadata") or {}).get("name")
-        stale = any(
-            r.get("kind") == api.KIND and r.get("name") == workload["metadata"]["name"]
-            for r in argo.owner_references(workflow)
-        )
-        if stale:  # an earlier AgentWorkload of this name; the garbage collector removes it
+        if argo.is_owned_by_namesake(workflow, workload):  # the garbage collector removes it
             draft.phase("Pending", f"waiting for the previous Workflow {name} to be deleted")
             draft.requeue_after = TEMPLATE_RETRY
             return
@@ -388,9 +382,9 @@ def _with_workflow(
         if wf.finished_at:
             status["finishedAt"] = wf.finished_at
         return
-    gate = next((n for n in wf.suspend_nodes if n.display_name == pipeline.STEP_GATE), None)
-    if gate is not None:
-        _at_gate(draft, workload, spec, workflow, wf, gate, settings, observed, human)
+    node = next((n for n in wf.suspend_nodes if n.display_name == pipeline.STEP_GATE), None)
+    if node is not None:
+        _at_gate(draft, _gate(draft, workload, spec, workflow, wf, node, settings), observed, human)
     elif wf.phase in ("", "Pending"):
         draft.phase("Pending", wf.message or "waiting for Argo to start the Workflow")
     else:
@@ -406,41 +400,52 @@ def _recover_gate_decision(draft: _Draft, wf: argo.WorkflowStatus) -> None:
     between, the gate's supplied outputs are the record of who decided and why.
     """
     outputs = wf.step_outputs.get(pipeline.STEP_GATE)
-    if not outputs or st.decisions(draft.status, "gate", "human", "timeout"):
+    if not outputs or st.decisions(draft.status, *_GATE_STAGES):
         return
     source = outputs.get(pipeline.GATE_DECIDED_BY, "unknown")
     decision = Decision(
         outputs.get(pipeline.GATE_DECISION) == pipeline.APPROVED, (outputs.get(pipeline.GATE_REASON, ""),), source
     )
-    draft.record("human" if source.startswith("annotation:") else "gate", decision)
+    draft.record("human" if api.is_human_source(source) else "gate", decision)
     if decision.allowed:
         draft.condition(st.APPROVED, True, "Approved", decision.reasons[0] or pipeline.APPROVED)
 
 
-def _approve_hint(workload: Mapping[str, Any]) -> str:
-    meta = workload["metadata"]
-    return f"kubectl -n {meta['namespace']} annotate aw {meta['name']} {APPROVAL}=approved (or =rejected)"
+# ---------------------------------------------------------------------------------------
+# The approval gate.
 
 
-def _at_gate(
+@dataclass(frozen=True)
+class _Gate:
+    """The waiting gate as this reconcile sees it: whose, since when, until when."""
+
+    namespace: str  # the Workflow's
+    name: str
+    started: datetime  # the gate node's startedAt: a restarted operator does not reset it
+    deadline: datetime
+    timeout_reason: str
+    approve_hint: str
+    policy_input: Mapping[str, Any]
+
+
+def _gate(
     draft: _Draft,
     workload: Mapping[str, Any],
     spec: api.WorkloadSpec,
     workflow: Mapping[str, Any],
     wf: argo.WorkflowStatus,
-    gate: argo.SuspendNode,
+    node: argo.SuspendNode,
     settings: Settings,
-    observed: Observations,
-    human: Decision | None,
-) -> None:
-    meta = workflow["metadata"]
-    started = st.parse_time(gate.started_at) or draft.now
+) -> _Gate:
+    """The gate's deadline is ``approvalSeconds`` after it was reached, or
+    ``DEADLINE_MARGIN`` before the Workflow's own ``activeDeadlineSeconds`` runs out,
+    whichever comes first: Argo fails a waiting gate at its deadline, and rejecting a
+    little before makes the outcome a clear Rejected, not a Failed."""
+    started = parse_time(node.started_at) or draft.now
     deadline = started + timedelta(seconds=spec.approval_seconds)
     why = f"no decision within timeouts.approvalSeconds ({spec.approval_seconds}s) of reaching the gate"
-    run_started = st.parse_time(wf.started_at)
+    run_started = parse_time(wf.started_at)
     if run_started is not None:
-        # Argo fails a waiting gate when the Workflow's activeDeadlineSeconds runs out;
-        # reject a little before that, so the outcome is a clear Rejected, not a Failed.
         argo_deadline = run_started + timedelta(seconds=spec.execution_seconds - DEADLINE_MARGIN)
         if argo_deadline < deadline:
             deadline = argo_deadline
@@ -448,65 +453,113 @@ def _at_gate(
                 f"no decision before the Workflow's deadline (timeouts.executionSeconds = "
                 f"{spec.execution_seconds}s from its start) would fail it"
             )
-    decided = st.decisions(draft.status, "gate", "human", "timeout")
+    meta, owner = workflow["metadata"], workload["metadata"]
+    return _Gate(
+        namespace=meta["namespace"],
+        name=meta["name"],
+        started=started,
+        deadline=deadline,
+        timeout_reason=why,
+        approve_hint=f"kubectl -n {owner['namespace']} annotate aw {owner['name']} {api.APPROVAL}=approved (or =rejected)",
+        policy_input=gate_input(workload, spec, wf, settings),
+    )
+
+
+def _at_gate(draft: _Draft, gate: _Gate, observed: Observations, human: Decision | None) -> None:
+    """Decide at the waiting gate. The first row that applies wins:
+
+    ==  ==========================================================  ===============================
+    #   situation                                                   outcome
+    ==  ==========================================================  ===============================
+    1   an approval is on record (by the policy or a human)         resume (again: idempotent),
+                                                                    ``Approved``
+    2   nothing on record and the gate policy not asked yet         ask it (``needs[GATE]``)
+    3   the gate policy allows                                      record it, resume,
+                                                                    ``PolicyApproved``
+    4   the policy is unavailable and no human approved             past the deadline: as 6; else
+                                                                    wait (``PolicyUnavailable``),
+                                                                    with backoff
+    5   a human approved (annotation; before or after the policy)   record it, resume,
+                                                                    ``HumanApproved``
+    6   the deadline has passed                                     record a timeout, stop the
+                                                                    Workflow, ``ApprovalTimeout``
+    7   otherwise: the policy deferred or denied                    wait for a human,
+                                                                    ``AwaitingHuman``, requeue at
+                                                                    the deadline
+    ==  ==========================================================  ===============================
+
+    The policy is asked first even when a human approved ahead of time, so its view is on
+    record whatever the outcome. A human's rejection never reaches the gate:
+    :func:`reconcile` rejects the workload first.
+    """
+    decided = st.decisions(draft.status, *_GATE_STAGES)
     latest = decided[-1] if decided else None
-
-    def resume(decision: Decision, condition_reason: str) -> None:
-        reason = "; ".join(decision.reasons) or pipeline.APPROVED
-        outputs = {
-            pipeline.GATE_DECISION: pipeline.APPROVED,
-            pipeline.GATE_DECIDED_BY: decision.source,
-            pipeline.GATE_REASON: reason,
-        }
-        draft.actions.append(ResumeGate(meta["namespace"], meta["name"], outputs, f"approved by {decision.source}"))
-        draft.condition(st.APPROVED, True, condition_reason, reason)
-        draft.phase("Running", f"approved by {decision.source}; resuming")
-
-    def decide(stage: str, decision: Decision) -> None:
-        draft.record(stage, decision)
-        draft.gate_wait = max(0.0, (draft.now - started).total_seconds())
-
-    def time_out() -> None:
-        timeout = Decision(False, (why,), "operator")
-        decide("timeout", timeout)
-        draft.condition(st.APPROVED, False, "ApprovalTimeout", why)
-        draft.phase("Rejected", f"approval timed out: {why}", warning=True)
-        draft.actions.append(StopWorkflow(meta["namespace"], meta["name"]))
-
-    def wait(reason: str, message: str) -> None:
-        draft.condition(st.APPROVED, None, reason, message)
-        draft.phase("AwaitingApproval", f"{message}: {_approve_hint(workload)}")
-        draft.requeue_after = (deadline - draft.now).total_seconds()
-
     if latest is not None and latest.get("allowed"):
-        # Decided before (maybe by an operator that then stopped): resume is idempotent.
-        resume(Decision(True, tuple(latest.get("reasons") or ()), str(latest.get("source", ""))), "Approved")
+        recorded = Decision(True, tuple(latest.get("reasons") or ()), str(latest.get("source", "")))
+        _resume(draft, gate, recorded, "Approved")
         return
     if latest is None:
-        # The gate policy is asked first, even when a human approved ahead of time, so
-        # its view is on record whatever the outcome.
-        decision = observed.decisions.get(GATE)
-        if decision is None:
-            draft.needs[GATE] = gate_input(workload, spec, wf, settings)
+        policy = observed.decisions.get(GATE)
+        if policy is None:
+            draft.needs[GATE] = gate.policy_input
             return
-        if not isinstance(decision, PolicyUnavailable):
-            decide("gate", decision)
-            if decision.allowed:
-                resume(decision, "PolicyApproved")
+        if isinstance(policy, PolicyUnavailable):
+            if human is None or not human.allowed:
+                _policy_unavailable(draft, gate, policy)
                 return
-        elif human is None or not human.allowed:
-            if draft.now >= deadline:
-                time_out()
-            else:
-                wait("PolicyUnavailable", f"gate policy unavailable ({decision}); a human may decide")
-                draft.backoff = True
-            return
+        else:
+            _decided(draft, gate, "gate", policy)
+            if policy.allowed:
+                _resume(draft, gate, policy, "PolicyApproved")
+                return
     if human is not None and human.allowed:
-        decide("human", human)
-        resume(human, "HumanApproved")
-        return
-    if draft.now >= deadline:
-        time_out()
-        return
-    reasons = "; ".join(str(r) for r in (latest or draft.recorded[-1]).get("reasons") or ()) or "policy deferred"
-    wait("AwaitingHuman", f"a human must decide ({reasons})")
+        _decided(draft, gate, "human", human)
+        _resume(draft, gate, human, "HumanApproved")
+    elif draft.now >= gate.deadline:
+        _time_out(draft, gate)
+    else:
+        reasons = "; ".join(str(r) for r in (latest or draft.recorded[-1]).get("reasons") or ()) or "policy deferred"
+        _wait(draft, gate, "AwaitingHuman", f"a human must decide ({reasons})")
+
+
+def _decided(draft: _Draft, gate: _Gate, stage: str, decision: Decision) -> None:
+    """Record a decision taken at this gate, and how long the gate waited for it."""
+    draft.record(stage, decision)
+    draft.gate_wait = max(0.0, (draft.now - gate.started).total_seconds())
+
+
+def _resume(draft: _Draft, gate: _Gate, decision: Decision, condition_reason: str) -> None:
+    """Resume the gate with the decision in its supplied outputs (the record of who and why)."""
+    reason = "; ".join(decision.reasons) or pipeline.APPROVED
+    outputs = {
+        pipeline.GATE_DECISION: pipeline.APPROVED,
+        pipeline.GATE_DECIDED_BY: decision.source,
+        pipeline.GATE_REASON: reason,
+    }
+    draft.actions.append(ResumeGate(gate.namespace, gate.name, outputs, f"approved by {decision.source}"))
+    draft.condition(st.APPROVED, True, condition_reason, reason)
+    draft.phase("Running", f"approved by {decision.source}; resuming")
+
+
+def _time_out(draft: _Draft, gate: _Gate) -> None:
+    """Nobody decided in time: Rejected, and the Workflow stopped so synthesis never runs."""
+    _decided(draft, gate, "timeout", Decision(False, (gate.timeout_reason,), "operator"))
+    draft.condition(st.APPROVED, False, "ApprovalTimeout", gate.timeout_reason)
+    draft.phase("Rejected", f"approval timed out: {gate.timeout_reason}", warning=True)
+    draft.actions.append(StopWorkflow(gate.namespace, gate.name))
+
+
+def _wait(draft: _Draft, gate: _Gate, reason: str, message: str) -> None:
+    """AwaitingApproval, saying how to approve; reconcile again at the deadline."""
+    draft.condition(st.APPROVED, None, reason, message)
+    draft.phase("AwaitingApproval", f"{message}: {gate.approve_hint}")
+    draft.requeue_after = (gate.deadline - draft.now).total_seconds()
+
+
+def _policy_unavailable(draft: _Draft, gate: _Gate, unavailable: PolicyUnavailable) -> None:
+    """No gate policy answer: fail closed (wait, with backoff) until the deadline."""
+    if draft.now >= gate.deadline:
+        _time_out(draft, gate)
+    else:
+        _wait(draft, gate, "PolicyUnavailable", f"gate policy unavailable ({unavailable}); a human may decide")
+        draft.backoff = True

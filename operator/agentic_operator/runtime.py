@@ -28,7 +28,7 @@ from typing import Any
 import kopf
 from aiohttp import web
 
-from agentic_operator import __version__, api, argo
+from agentic_operator import __version__, api, argo_names
 from agentic_operator.decision import Policy
 from agentic_operator.kube import Kube, load_config
 from agentic_operator.metrics import CONTENT_TYPE, Metrics
@@ -122,7 +122,7 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
     worker = Worker(
         workloads=workloads,
         workflows=workflows,
-        manager=WorkflowManager(objects, ApiException, settings=settings, request_timeout=settings.api_timeout_seconds),
+        manager=WorkflowManager(objects, ApiException, request_timeout=settings.api_timeout_seconds),
         kube=Kube(objects, core, ApiException, request_timeout=settings.api_timeout_seconds),
         policy=policy or policy_from_settings(settings),
         settings=settings,
@@ -184,7 +184,11 @@ async def workload_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> Non
 
 
 @kopf.on.event(
-    argo.GROUP, argo.VERSION, argo.WORKFLOWS, labels={argo.LABEL_MANAGED_BY: argo.MANAGER}, registry=registry
+    argo_names.GROUP,
+    argo_names.VERSION,
+    argo_names.WORKFLOWS,
+    labels={argo_names.LABEL_MANAGED_BY: argo_names.MANAGER},
+    registry=registry,
 )
 async def workflow_event(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     runtime = _runtime(memo)

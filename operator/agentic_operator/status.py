@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from agentic_operator import api
 from agentic_operator.decision import Decision
+from agentic_operator.timestamps import format_time
 
 ADMITTED = "Admitted"
 WORKFLOW_CREATED = "WorkflowCreated"
 APPROVED = "Approved"
 READY = "Ready"
-
-
-def timestamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 def condition(status: Mapping[str, Any], type_: str) -> dict[str, Any] | None:
@@ -55,7 +43,7 @@ def set_condition(
         "observedGeneration": generation,
         "lastTransitionTime": old["lastTransitionTime"]
         if old and old.get("status") == text and old.get("lastTransitionTime")
-        else timestamp(now),
+        else format_time(now),
         "reason": reason,
         "message": message[:32768],
     }
@@ -76,7 +64,7 @@ def record(status: dict[str, Any], stage: str, decision: Decision, *, now: datet
         "allowed": decision.allowed,
         "reasons": list(decision.reasons),
         "source": decision.source,
-        "time": timestamp(now),
+        "time": format_time(now),
     }
     status["decisions"] = [*decisions(status), entry][-api.MAX_DECISIONS :]
     return entry

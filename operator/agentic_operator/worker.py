@@ -90,10 +90,9 @@ def owner_key(workflow: Mapping[str, Any]) -> Key | None:
 
 
 def workflow_name(workload: Mapping[str, Any]) -> str:
-    """The name of the workload's Workflow: its job id, else what the status recorded."""
-    spec, meta = workload.get("spec") or {}, workload.get("metadata") or {}
+    """The name of the workload's Workflow: what the status recorded, else its job id."""
     recorded = ((workload.get("status") or {}).get("argoWorkflow") or {}).get("name")
-    return str(recorded or (spec.get("jobId") if isinstance(spec, Mapping) else None) or meta.get("name", ""))
+    return str(recorded or api.job_id(workload))
 
 
 @dataclass(frozen=True)
@@ -213,7 +212,7 @@ class Worker:
         for action in actions:
             if isinstance(action, core.CreateWorkflow):
                 try:
-                    changed = self._manager.create(workload, body=action.body)
+                    changed = self._manager.create(workload, action.body)
                 except WorkflowConflictError as exc:
                     if exc.transient:
                         raise

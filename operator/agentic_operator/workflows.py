@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agentic_operator import api, argo
-from agentic_operator.settings import Settings
+from agentic_operator import argo
+from agentic_operator.argo_names import GROUP, VERSION, WORKFLOW_TEMPLATES, WORKFLOWS
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,6 @@ class WorkflowManager:
         objects: Any,
         api_exception: type[Exception],
         *,
-        settings: Settings | None = None,
         conflict_retries: int = 5,
         backoff: Callable[[int], float] = lambda attempt: 0.01 * attempt,
         sleep: Callable[[float], None] = time.sleep,
@@ -61,7 +60,6 @@ class WorkflowManager:
     ) -> None:
         self._objects = objects
         self._api_exception = api_exception
-        self._settings = settings or Settings()
         self._retries = conflict_retries
         self._backoff = backoff
         self._sleep = sleep
@@ -71,19 +69,13 @@ class WorkflowManager:
         """The Workflow, or None when it does not exist."""
         try:
             obj = self._objects.get_namespaced_custom_object(
-                argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, _request_timeout=self._timeout
+                GROUP, VERSION, namespace, WORKFLOWS, name, _request_timeout=self._timeout
             )
         except self._api_exception as exc:
             if _status(exc) == 404:
                 return None
             raise
         return dict(obj)
-
-    def status(self, namespace: str, name: str) -> argo.WorkflowStatus | None:
-        workflow = self.get(namespace, name)
-        if workflow is None:
-            return None
-        return argo.workflow_status(workflow, default_bucket=self._settings.default_bucket)
 
     def check_template(self, namespace: str, name: str) -> None:
         """Raise :class:`TemplateNotFoundError` unless the WorkflowTemplate exists there.
@@ -93,7 +85,7 @@ class WorkflowManager:
         """
         try:
             self._objects.get_namespaced_custom_object(
-                argo.GROUP, argo.VERSION, namespace, argo.WORKFLOW_TEMPLATES, name, _request_timeout=self._timeout
+                GROUP, VERSION, namespace, WORKFLOW_TEMPLATES, name, _request_timeout=self._timeout
             )
         except self._api_exception as exc:
             if _status(exc) == 404:
@@ -102,18 +94,17 @@ class WorkflowManager:
                 ) from None
             raise
 
-    def create(self, workload: Mapping[str, Any], *, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Create the workload's Workflow (``body``, else built here), or return the one it has.
+    def create(self, workload: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create the workload's Workflow (``body``, from the reconcile core), or return the one it has.
 
         AlreadyExists is success when the existing Workflow's controller reference is this
         workload (by uid): a retry or an operator restart never makes a second Workflow.
         """
-        body = dict(body) if body is not None else argo.build_workflow(workload, self._settings)
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         try:
             return dict(
                 self._objects.create_namespaced_custom_object(
-                    argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, body, _request_timeout=self._timeout
+                    GROUP, VERSION, namespace, WORKFLOWS, dict(body), _request_timeout=self._timeout
                 )
             )
         except self._api_exception as exc:
@@ -124,10 +115,7 @@ class WorkflowManager:
             raise WorkflowConflictError(f"Workflow {namespace}/{name} was deleted while being created", transient=True)
         if argo.is_owned_by(existing, workload):
             return existing
-        stale = any(
-            ref.get("kind") == api.KIND and ref.get("name") == workload["metadata"]["name"]
-            for ref in argo.owner_references(existing)
-        )
+        stale = argo.is_owned_by_namesake(existing, workload)
         raise WorkflowConflictError(
             f"Workflow {namespace}/{name} already exists and belongs to "
             + (
@@ -164,7 +152,7 @@ class WorkflowManager:
             try:
                 return dict(
                     self._objects.replace_namespaced_custom_object(
-                        argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, body, _request_timeout=self._timeout
+                        GROUP, VERSION, namespace, WORKFLOWS, name, body, _request_timeout=self._timeout
                     )
                 )
             except self._api_exception as exc:
@@ -174,16 +162,15 @@ class WorkflowManager:
                 self._sleep(self._backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def stop(self, namespace: str, name: str, *, terminate: bool = False) -> dict[str, Any] | None:
-        """``argo stop`` (or terminate): the patched Workflow, or None when it is gone or done."""
+    def stop(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """``argo stop``: the patched Workflow, or None when it is gone or done."""
         workflow = self.get(namespace, name)
         if workflow is None or argo.workflow_status(workflow).completed:
             return None
-        patch = argo.terminate() if terminate else argo.stop()
         try:
             return dict(
                 self._objects.patch_namespaced_custom_object(
-                    argo.GROUP, argo.VERSION, namespace, argo.WORKFLOWS, name, patch, _request_timeout=self._timeout
+                    GROUP, VERSION, namespace, WORKFLOWS, name, argo.stop(), _request_timeout=self._timeout
                 )
             )
         except self._api_exception as exc:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.cluster import Cluster
+from testkit.apiserver.cluster import Cluster
 
 
 @pytest.fixture

@@ -35,9 +35,9 @@ from kubernetes.client.exceptions import (
     UnprocessableEntityException,
 )
 
-from agentic_operator import api, argo
-from tests.e2e.cluster import SHUTDOWN_GRACE, Cluster
-from tests.factories import workload
+from agentic_operator import api, argo_names
+from testkit.apiserver.cluster import SHUTDOWN_GRACE, Cluster
+from testkit.factories import workload
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,7 @@ Objects = Any
 
 NS = "default"
 AW = (api.GROUP, api.VERSION, NS, api.PLURAL)
-WF = (argo.GROUP, argo.VERSION, NS, argo.WORKFLOWS)
+WF = (argo_names.GROUP, argo_names.VERSION, NS, argo_names.WORKFLOWS)
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def aw(name: str, **labels: str) -> dict[str, Any]:
 
 def wf(name: str, **metadata: Any) -> dict[str, Any]:
     return {
-        "apiVersion": argo.API_VERSION,
+        "apiVersion": argo_names.API_VERSION,
         "kind": "Workflow",
         "metadata": {"name": name, **metadata},
         "spec": {"workflowTemplateRef": {"name": "visual-analysis-template"}},
@@ -98,13 +98,13 @@ def test_discovery_answers_what_kopf_and_the_typed_client_read(cluster: Cluster,
     client = cluster.api_client
     assert kubernetes.client.CoreApi(client).get_api_versions().versions == ["v1"]
     groups = {g.name for g in kubernetes.client.ApisApi(client).get_api_versions().groups}
-    assert {api.GROUP, argo.GROUP, "apiextensions.k8s.io", "events.k8s.io"} <= groups
+    assert {api.GROUP, argo_names.GROUP, "apiextensions.k8s.io", "events.k8s.io"} <= groups
 
     mine = {r.name: r for r in CustomObjectsApi(client).get_api_resources(api.GROUP, api.VERSION).resources}
     assert set(mine) == {"agentworkloads", "agentworkloads/status"}
     assert mine["agentworkloads"].namespaced and {"list", "watch", "patch"} <= set(mine["agentworkloads"].verbs)
     assert mine["agentworkloads"].kind == api.KIND and mine["agentworkloads"].short_names == ["aw"]
-    argos = {r.name for r in CustomObjectsApi(client).get_api_resources(argo.GROUP, argo.VERSION).resources}
+    argos = {r.name for r in CustomObjectsApi(client).get_api_resources(argo_names.GROUP, argo_names.VERSION).resources}
     assert argos == {"workflows", "workflowtemplates"}  # no workflows/status, as Argo's CRD
 
     listing = core.get_api_resources()

@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import NotFoundException
 
-from agentic_operator import argo, pipeline
+from agentic_operator import api, argo, pipeline
 from agentic_operator.policy import EmbeddedPolicy
 from components.bundle import operator_source
 from components.operator import operator_rules
-from tests.e2e.cluster import Cluster
-from tests.e2e.operator_process import ROOT, ArgoPlayer, OperatorProcess, free_port
-from tests.e2e.traffic import Call
-from tests.factories import workload
-from tests.policy.fake_opa import Answer, FakeOpa, as_opa
+from testkit.apiserver.cluster import Cluster
+from testkit.apiserver.traffic import Call
+from testkit.factories import workload
+from testkit.fake_opa import Answer, FakeOpa, as_opa
+from testkit.operator_process import ROOT, ArgoPlayer, OperatorProcess, free_port
 
 pytestmark = pytest.mark.e2e
 NS = "team-a"
@@ -36,7 +36,7 @@ LOW_CONFIDENCE = {"dom-extractor": {"confidence": "0.42", "elements": "120"}}
 TEMPLATE = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "WorkflowTemplate",
-    "metadata": {"name": pipeline.TEMPLATE_NAME},
+    "metadata": {"name": api.DEFAULT_TEMPLATE},
     "spec": {"entrypoint": pipeline.ENTRYPOINT},
 }
 

@@ -13,16 +13,14 @@ from typing import Any
 import yaml
 
 from agentic_operator import api
-from components import template
-from components.config import FIELDS
+from components import config, template
 
 HERE = Path(__file__).parent
 
 
 def _visual_analysis_template() -> dict[str, Any]:
     """The WorkflowTemplate as the stack defaults render it."""
-    store = template.ArtifactStore(endpoint=template.minio_endpoint(FIELDS["namespace"].default))
-    return template.workflow_template(template.TemplateSettings(store))
+    return template.workflow_template(config.template_settings(config.FIELDS["namespace"].default))
 
 
 def _renderers() -> dict[str, Callable[[], Any]]:

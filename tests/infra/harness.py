@@ -7,7 +7,9 @@ parent URN, dependency URNs and inputs (secrets still wrapped: :func:`plain` unw
 them, :func:`is_secret` tells them apart).
 
 Stack config is process-global (``set_all_config``), as is the root Stack resource: both
-are reset around every run. Numbers come back as floats (``replicas: 1`` -> ``1.0``).
+are reset around every run. The config is also written as the stack settings file
+(``Pulumi.dev.yaml`` in a temporary ``components.config.STACK_CONFIG_DIR``), where the
+program learns which keys were set and which are secret. Numbers come back as floats (``replicas: 1`` -> ``1.0``).
 
 Ref: https://www.pulumi.com/docs/iac/guides/testing/unit/
 """
@@ -16,13 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import mocks, rpc, settings
 
+from components import config as platform_config
 from components.config import PROJECT
 
 # How the Pulumi wire format marks a secret value: {SIG_KEY: SECRET_SIG, "value": ...}.
@@ -147,6 +154,19 @@ class Run:
         return out
 
 
+def stack_file(values: Mapping[str, Any], secrets: Iterable[str]) -> str:
+    """``Pulumi.<stack>.yaml`` as ``pulumi config set [--path] [--secret]`` would leave it."""
+
+    def stored(value: Any, secret: bool) -> Any:
+        if isinstance(value, dict):
+            return {k: stored(v, secret) for k, v in value.items()}
+        return {"secure": "v1:ciphertext"} if secret else value
+
+    secret = set(secrets)
+    text: str = yaml.safe_dump({"config": {f"{PROJECT}:{k}": stored(v, k in secret) for k, v in values.items()}})
+    return text
+
+
 def stack_config(values: Mapping[str, Any]) -> dict[str, str]:
     """``{key: value}`` as the runtime holds it: prefixed keys, JSON for non-strings."""
     return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
@@ -157,6 +177,7 @@ class Harness:
 
     def __init__(self, config: Mapping[str, Any] | None = None, secrets: Iterable[str] = ()) -> None:
         self.config = dict(config or {})
+        self.secret_keys = list(secrets)
         self.secrets = [f"{PROJECT}:{k}" for k in secrets]
         self.monitor = RecordingMonitor(Mocks())
 
@@ -172,6 +193,9 @@ class Harness:
         settings.ROOT.set(None)  # a fresh Stack, so exports do not leak between runs
         pulumi.runtime.set_mocks(Mocks(), project=PROJECT, stack="dev", preview=False, monitor=self.monitor)
         pulumi.runtime.set_all_config(stack_config(self.config), secret_keys=self.secrets)
+        stack_dir = Path(tempfile.mkdtemp(prefix="stack-"))
+        (stack_dir / "Pulumi.dev.yaml").write_text(stack_file(self.config, self.secret_keys))
+        platform_config.STACK_CONFIG_DIR, real_dir = stack_dir, platform_config.STACK_CONFIG_DIR
         try:
 
             @pulumi.runtime.test  # type: ignore[untyped-decorator]
@@ -183,4 +207,6 @@ class Harness:
             body()
         finally:
             pulumi.runtime.set_all_config({}, secret_keys=[])
+            platform_config.STACK_CONFIG_DIR = real_dir
+            shutil.rmtree(stack_dir)
         return Run(resources=self.registered, exports=exports)

@@ -42,9 +42,11 @@ def test_any_source_change_changes_the_hash(tmp_path: Path) -> None:
     assert bundle.operator_source(copy).hash != before
 
 
-def test_policies_bundle_every_non_test_rego_and_merges_data(tmp_path: Path) -> None:
+def test_policies_bundle_the_non_test_rego_the_embedded_engine_loads_and_merge_data(tmp_path: Path) -> None:
+    """One rule for which .rego files count (policy.policy_files): a nested file is neither
+    evaluated by the tests' engine nor shipped to the sidecar."""
     policies = bundle.policies(_policies(tmp_path), {"gate": {"threshold": 0.8}})
-    assert {i["path"] for i in policies.items} == {"gate.rego", "sub/admission.rego", "data.json"}
+    assert {i["path"] for i in policies.items} == {"gate.rego", "data.json"}
     assert json.loads(policies.data["data.json"]) == {
         "agentic": {"config": {"gate": {"threshold": 0.8, "max_failed": 1}, "images": ["a"]}},
         "other": 1,

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from components import config
@@ -179,3 +180,19 @@ def test_the_readme_documents_every_key_with_its_default() -> None:
         if field.default not in (None, {}):
             shown = field.default if isinstance(field.default, str | int) else json.dumps(field.default)
             assert str(shown) in row, f"README row for {key} lacks its default {shown}"
+
+
+def test_the_stack_file_says_which_keys_are_set_and_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pulumi.Config cannot list keys or tell secrets apart; the stack settings file can."""
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  agentic-platform:minio.rootUser:\n    secure: v1:abc\n"
+        "  agentic-platform:minio:\n    rootPassword:\n      secure: v1:def\n    storageSize: 5Gi\n"
+        "  agentic-platform:namespace: platform\n"
+        "  kubernetes:context: kind\n"
+    )
+    monkeypatch.setattr(config, "STACK_CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "dev")
+    assert config._stack_file() == ({"minio.rootUser", "minio", "namespace"}, {"minio.rootUser", "minio"})
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "prod")  # no file: nothing was set
+    assert config._stack_file() == (set(), set())

@@ -11,9 +11,8 @@ import pytest
 from hera.workflows.models import WorkflowTemplate
 
 from agentic_operator import pipeline
-from agentic_operator.argo import build_workflow
 from components import podspec, template
-from tests import factories
+from testkit import factories
 from tests.infra import argo_rules
 
 SETTINGS = template.TemplateSettings(
@@ -121,7 +120,7 @@ def test_parses_with_argos_typed_models_without_losing_a_field() -> None:
 
 
 def test_accepts_exactly_the_parameters_build_workflow_sends() -> None:
-    workflow = build_workflow(factories.workload(resources={"limits": {"memory": "2Gi"}}))
+    workflow = factories.workflow(factories.workload(resources={"limits": {"memory": "2Gi"}}))
     sent = {p["name"] for p in workflow["spec"]["arguments"]["parameters"]}
     declared = manifest()["spec"]["arguments"]["parameters"]
     assert {p["name"] for p in declared} == sent == set(pipeline.WORKFLOW_PARAMETERS)

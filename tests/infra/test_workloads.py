@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_operator import pipeline
-from components import template
+from agentic_operator import api
+from components import config, template
 from tests.infra.harness import Registered, Run, generated, is_secret
 from tests.infra.k8s import WORKFLOW_TEMPLATE
 
@@ -65,10 +65,8 @@ def _settings(run: Run) -> dict[str, Any]:
 
 def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Run) -> None:
     env = _settings(dev_stack)
-    settings = template.TemplateSettings(
-        template.ArtifactStore(template.minio_endpoint("agentic-system")),
-        browserless_url=env["BROWSERLESS_URL"],
-        litellm_url=env["LITELLM_URL"],
+    settings = config.template_settings(
+        "agentic-system", browserless_url=env["BROWSERLESS_URL"], litellm_url=env["LITELLM_URL"]
     )
     expected = template.workflow_template(settings)
     for ns in NAMESPACES:
@@ -76,7 +74,7 @@ def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Ru
         manifest = resource.manifest
         assert manifest["metadata"] == {**expected["metadata"], "namespace": ns}
         assert manifest["spec"] == expected["spec"]
-        assert manifest["metadata"]["name"] == pipeline.TEMPLATE_NAME
+        assert manifest["metadata"]["name"] == api.DEFAULT_TEMPLATE
 
 
 def test_the_template_waits_for_argo_and_what_it_refers_to(dev_stack: Run) -> None:

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from agentic_operator import api
-from tests.factories import workload
+from testkit.factories import workload
 
 SCHEMA = api.crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 CRD_VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
@@ -82,7 +82,7 @@ GOOD: list[dict[str, Any]] = [
     {"targetUrls": ["http://example.com"]},
     {"agentImage": "registry.example.com:5000/team/agent:1.2.3"},
     {"agentImage": "ghcr.io/agentic-dev/agent@sha256:" + "a" * 64},
-    {"minioBucket": "my.bucket-1"},
+    {"minioBucket": "my-bucket-1"},
     {"autoApproveThreshold": 0},
     {"autoApproveThreshold": 1},
     {"workflowTemplateRef": {"name": "other-template"}},
@@ -106,6 +106,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"autoApproveThreshold": -0.1}, "spec.autoApproveThreshold"),
     ({"autoApproveThreshold": "high"}, "spec.autoApproveThreshold"),
     ({"minioBucket": "UPPER"}, "spec.minioBucket"),
+    ({"minioBucket": "my.bucket-1"}, "spec.minioBucket"),  # no dots: see api.BUCKET_PATTERN
     ({"agentImage": "has space:1"}, "spec.agentImage"),
     ({"workflowTemplateRef": {"name": "Not_Valid"}}, "spec.workflowTemplateRef.name"),
     ({"timeouts": {"executionSeconds": 10}}, "spec.timeouts.executionSeconds"),

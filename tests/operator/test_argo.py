@@ -13,14 +13,14 @@ import pytest
 
 from agentic_operator import argo, pipeline
 from agentic_operator.settings import Settings
-from tests import argo_sim
-from tests.factories import workload
+from testkit import argo_sim
+from testkit.factories import workflow, workload
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
 
 def created(**spec: Any) -> dict[str, Any]:
-    return argo.build_workflow(workload(**spec))
+    return workflow(workload(**spec))
 
 
 def at_gate(**kwargs: Any) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def at_gate(**kwargs: Any) -> dict[str, Any]:
 def test_workflow_lives_in_the_workloads_namespace_and_is_owned_by_it() -> None:
     """Owner references never cross namespaces, so the Workflow sits beside its workload."""
     wl = workload(name="demo", namespace="team-a", uid="u-1")
-    wf = argo.build_workflow(wl)
+    wf = workflow(wl)
     assert wf["apiVersion"] == "argoproj.io/v1alpha1" and wf["kind"] == "Workflow"
     assert wf["metadata"]["namespace"] == "team-a"
     assert wf["metadata"]["ownerReferences"] == [
@@ -49,13 +49,13 @@ def test_workflow_lives_in_the_workloads_namespace_and_is_owned_by_it() -> None:
 
 
 def test_workflow_name_is_deterministic_from_the_job_id() -> None:
-    assert argo.build_workflow(workload(name="demo"))["metadata"]["name"] == "demo"
-    assert argo.build_workflow(workload(name="demo", jobId="nightly-7"))["metadata"]["name"] == "nightly-7"
-    assert argo.build_workflow(workload()) == argo.build_workflow(workload())
+    assert workflow(workload(name="demo"))["metadata"]["name"] == "demo"
+    assert workflow(workload(name="demo", jobId="nightly-7"))["metadata"]["name"] == "nightly-7"
+    assert workflow(workload()) == workflow(workload())
 
 
 def test_workflow_labels_link_it_to_the_workload() -> None:
-    meta = argo.build_workflow(workload(name="demo", jobId="j1"))["metadata"]
+    meta = workflow(workload(name="demo", jobId="j1"))["metadata"]
     assert meta["labels"] == {"app.kubernetes.io/managed-by": "agentic-operator", "agentic.dev/job-id": "j1"}
     assert meta["annotations"] == {"agentic.dev/workload": "demo"}
 
@@ -83,9 +83,7 @@ def test_workflow_references_the_template_and_passes_arguments() -> None:
 
 def test_platform_defaults_fill_image_and_bucket() -> None:
     settings = Settings(default_agent_image="reg/agent:9", default_bucket="platform-bucket")
-    params = {
-        p["name"]: p["value"] for p in argo.build_workflow(workload(), settings)["spec"]["arguments"]["parameters"]
-    }
+    params = {p["name"]: p["value"] for p in workflow(workload(), settings)["spec"]["arguments"]["parameters"]}
     assert (params["agent-image"], params["bucket"]) == ("reg/agent:9", "platform-bucket")
 
 
@@ -125,11 +123,11 @@ def test_no_secret_values_travel_as_arguments() -> None:
 
 def test_build_refuses_an_invalid_workload() -> None:
     with pytest.raises(ValueError, match=r"spec\.targetUrls"):
-        argo.build_workflow(workload(targetUrls=[]))
+        workflow(workload(targetUrls=[]))
 
 
 def test_is_owned_by_compares_uids() -> None:
-    wf = argo.build_workflow(workload(uid="a"))
+    wf = workflow(workload(uid="a"))
     assert argo.is_owned_by(wf, workload(uid="a"))
     assert not argo.is_owned_by(wf, workload(uid="b"))
 
@@ -414,12 +412,11 @@ def test_can_resume_only_a_running_suspended_workflow() -> None:
     assert not argo.can_resume(wf)
 
 
-# --- stop / terminate -------------------------------------------------------------------
+# --- stop -------------------------------------------------------------------------------
 
 
-def test_stop_and_terminate_are_the_merge_patches_argo_uses() -> None:
+def test_stop_is_the_merge_patch_argo_uses() -> None:
     assert argo.stop() == {"spec": {"shutdown": "Stop"}}
-    assert argo.terminate() == {"spec": {"shutdown": "Terminate"}}
 
 
 def test_a_template_ref_names_the_template_a_selector_matches() -> None:

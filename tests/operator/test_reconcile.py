@@ -8,13 +8,10 @@ from typing import Any
 
 import pytest
 
-from agentic_operator import argo, pipeline
+from agentic_operator import api, argo, pipeline
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.reconcile import (
-    APPROVAL,
-    APPROVAL_BY,
-    APPROVAL_REASON,
     NEED_TEMPLATE,
     NEED_WORKFLOW,
     CreateWorkflow,
@@ -24,13 +21,12 @@ from agentic_operator.reconcile import (
     StopWorkflow,
     reconcile,
 )
-from agentic_operator.settings import Settings
-from tests import argo_sim
-from tests.factories import workload
+from testkit import argo_sim, factories
+from testkit.factories import workflow, workload
 
 GATE_START = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)  # argo_sim.T0
 NOW = GATE_START + timedelta(minutes=5)
-SETTINGS = Settings()
+SETTINGS = factories.SETTINGS
 ALLOW = Decision(True, ("ok",), "opa:test")
 DENY = Decision(False, ("confidence 0.42 < 0.95",), "opa:test")
 DOWN = PolicyUnavailable("OPA unreachable at http://127.0.0.1:8181: connection refused")
@@ -60,7 +56,7 @@ def admitted(**spec: Any) -> dict[str, Any]:
 
 def running_at_gate(wl: dict[str, Any] | None = None, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     wl = wl or admitted()
-    wf = argo_sim.run_until_gate(argo.build_workflow(wl), **kwargs)
+    wf = argo_sim.run_until_gate(workflow(wl), **kwargs)
     wf["metadata"]["uid"] = "wf-uid"
     return wl, wf
 
@@ -123,7 +119,7 @@ def test_admitted_workload_checks_the_template_then_creates_the_workflow() -> No
     first = plan_for(wl, decisions={ADMISSION: ALLOW})
     assert first.needs == {NEED_TEMPLATE: "visual-analysis-template"}
     plan = plan_for(wl, decisions={ADMISSION: ALLOW}, template_exists=True)
-    assert plan.actions == (CreateWorkflow(argo.build_workflow(wl, SETTINGS)),)
+    assert plan.actions == (CreateWorkflow(workflow(wl, SETTINGS)),)
     assert plan.status["phase"] == "Pending"
     assert plan.status["argoWorkflow"] == {"name": "demo", "namespace": "team-a"}
     assert cond(plan, "Admitted") == ("True", "PolicyAllowed") and cond(plan, "WorkflowCreated") == ("True", "Created")
@@ -153,7 +149,7 @@ def test_created_workflow_missing_from_the_cache_is_read_fresh_then_declared_del
 
 def test_running_workflow_is_mirrored() -> None:
     wl = admitted()
-    wf = argo.build_workflow(wl)
+    wf = workflow(wl)
     for _ in range(3):
         wf = argo_sim.advance(wf) or wf
     wf["metadata"]["uid"] = "wf-uid"
@@ -169,7 +165,7 @@ def test_running_workflow_is_mirrored() -> None:
 
 def test_argo_pending_is_pending() -> None:
     wl = admitted()
-    wf = argo.build_workflow(wl)
+    wf = workflow(wl)
     wf["status"] = {"phase": "Pending", "message": "Workflow processing has been postponed"}
     plan = plan_for(wl, wf)
     assert plan.status["phase"] == "Pending" and "postponed" in plan.status["message"]
@@ -188,7 +184,7 @@ def test_workflow_succeeded() -> None:
 @pytest.mark.parametrize("argo_phase", ["Failed", "Error"])
 def test_workflow_failed_or_error_is_failed(argo_phase: str) -> None:
     wl = admitted()
-    wf = argo_sim.run_until_gate(argo.build_workflow(wl), fail_step=pipeline.STEP_SCRAPER)
+    wf = argo_sim.run_until_gate(workflow(wl), fail_step=pipeline.STEP_SCRAPER)
     wf["status"]["phase"] = argo_phase
     plan = plan_for(wl, wf)
     assert plan.status["phase"] == "Failed" and plan.status["argoPhase"] == argo_phase
@@ -198,7 +194,7 @@ def test_workflow_failed_or_error_is_failed(argo_phase: str) -> None:
 
 def test_someone_elses_workflow_is_a_clear_failure() -> None:
     wl = admitted()
-    wf = argo.build_workflow(workload(uid="other-uid", name="someone-else", jobId="demo"))
+    wf = workflow(workload(uid="other-uid", name="someone-else", jobId="demo"))
     assert plan_for(wl, wf).needs == {NEED_WORKFLOW: True}  # the cache may be stale: read it fresh
     plan = plan_for(wl, wf, workflow_confirmed=True)
     assert plan.status["phase"] == "Failed" and cond(plan, "WorkflowCreated") == ("False", "NameConflict")
@@ -207,7 +203,7 @@ def test_someone_elses_workflow_is_a_clear_failure() -> None:
 
 def test_previous_incarnations_workflow_is_waited_for() -> None:
     wl = admitted()
-    old = argo.build_workflow(workload(uid="old-uid"))
+    old = workflow(workload(uid="old-uid"))
     assert plan_for(wl, old).needs == {NEED_WORKFLOW: True}
     plan = plan_for(wl, old, workflow_confirmed=True)
     assert plan.status["phase"] == "Pending" and plan.requeue_after and not plan.actions
@@ -248,7 +244,7 @@ def test_gate_denied_waits_for_a_human_until_the_approval_timeout() -> None:
     assert not plan.actions and plan.status["phase"] == "AwaitingApproval"
     assert cond(plan, "Approved") == ("Unknown", "AwaitingHuman")
     assert "confidence 0.42 < 0.95" in plan.status["message"]
-    assert f"annotate aw demo {APPROVAL}=approved" in plan.status["message"]
+    assert f"annotate aw demo {api.APPROVAL}=approved" in plan.status["message"]
     assert plan.requeue_after == 3600 - 300
 
 
@@ -260,7 +256,11 @@ def test_awaiting_approval_does_not_ask_the_policy_again() -> None:
 
 def test_human_approval_resumes_and_records_who() -> None:
     wl, wf = awaiting()
-    wl["metadata"]["annotations"] = {APPROVAL: "approved", APPROVAL_BY: "alice", APPROVAL_REASON: "checked by hand"}
+    wl["metadata"]["annotations"] = {
+        api.APPROVAL: "approved",
+        api.APPROVAL_BY: "alice",
+        api.APPROVAL_REASON: "checked by hand",
+    }
     plan = plan_for(wl, wf)
     assert plan.actions == (
         ResumeGate(
@@ -276,7 +276,7 @@ def test_human_approval_resumes_and_records_who() -> None:
 
 def test_human_rejection_stops_the_workflow() -> None:
     wl, wf = awaiting()
-    wl["metadata"]["annotations"] = {APPROVAL: "Rejected ", APPROVAL_BY: "bob"}
+    wl["metadata"]["annotations"] = {api.APPROVAL: "Rejected ", api.APPROVAL_BY: "bob"}
     plan = plan_for(wl, wf)
     assert plan.actions == (StopWorkflow("team-a", "demo"),)
     assert plan.status["phase"] == "Rejected" and cond(plan, "Approved") == ("False", "HumanRejected")
@@ -318,7 +318,7 @@ def test_a_recorded_approval_is_carried_out_again_after_a_crash() -> None:
 def test_human_approval_given_ahead_applies_at_the_gate_after_the_policy_is_heard() -> None:
     """The gate policy is still asked (its view goes on record); a human's yes then stands."""
     wl, wf = running_at_gate()
-    wl["metadata"]["annotations"] = {APPROVAL: "approved", APPROVAL_BY: "alice"}
+    wl["metadata"]["annotations"] = {api.APPROVAL: "approved", api.APPROVAL_BY: "alice"}
     assert set(plan_for(wl, wf).needs) == {GATE}
     plan = plan_for(wl, wf, decisions={GATE: DENY})
     assert isinstance(plan.actions[0], ResumeGate) and plan.actions[0].outputs["decided-by"] == "annotation:alice"
@@ -363,7 +363,7 @@ def test_a_stopped_workflow_without_a_recorded_rejection_is_rejected() -> None:
 
 def test_a_bad_approval_value_is_reported_not_acted_on() -> None:
     wl, wf = awaiting()
-    wl["metadata"]["annotations"] = {APPROVAL: "yes please"}
+    wl["metadata"]["annotations"] = {api.APPROVAL: "yes please"}
     plan = plan_for(wl, wf)
     assert not plan.actions and plan.status["phase"] == "AwaitingApproval"
     assert ("Warning", "InvalidApproval") in [(e.type, e.reason) for e in plan.events]
@@ -386,7 +386,7 @@ def test_after_resume_the_workflow_runs_on() -> None:
 
 def test_rejected_workload_keeps_stopping_until_argo_shuts_down() -> None:
     wl, wf = awaiting()
-    wl["metadata"]["annotations"] = {APPROVAL: "rejected"}
+    wl["metadata"]["annotations"] = {api.APPROVAL: "rejected"}
     wl = with_status(wl, plan_for(wl, wf))
     assert plan_for(wl, wf).actions == (StopWorkflow("team-a", "demo"),)  # the stop did not land yet
     wf["spec"]["shutdown"] = "Stop"

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from agentic_operator import settings
 from agentic_operator.__main__ import parse_args
 from agentic_operator.settings import Settings, SettingsError
 
+PLATFORM = {"AGENTIC_DEFAULT_AGENT_IMAGE": "reg.example/agent:1.0.0", "AGENTIC_DEFAULT_BUCKET": "jobs"}
 
-def test_defaults_without_environment() -> None:
-    settings = Settings.from_env({})
-    assert settings == Settings()
+
+def test_defaults_with_only_the_platform_values() -> None:
+    settings = Settings.from_env(PLATFORM)
+    assert settings == Settings(default_agent_image="reg.example/agent:1.0.0", default_bucket="jobs")
     assert settings.opa_url == "http://127.0.0.1:8181" and settings.namespaces == ("default",)
+
+
+def test_the_platform_values_are_required_and_each_missing_one_is_named() -> None:
+    """They are the platform's (stack config), handed over by the Deployment: no operator default."""
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({})
+    assert "AGENTIC_DEFAULT_AGENT_IMAGE: required" in str(error.value)
+    assert "AGENTIC_DEFAULT_BUCKET: required" in str(error.value)
 
 
 def test_environment_is_read_and_converted() -> None:
     settings = Settings.from_env(
         {
+            **PLATFORM,
             "AGENTIC_NAMESPACES": "team-a, team-b",
             "AGENTIC_RESYNC_SECONDS": "60",
             "AGENTIC_WORKERS": "2",
@@ -44,12 +58,13 @@ def test_environment_is_read_and_converted() -> None:
 )
 def test_a_bad_value_names_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError, match=variable):
-        Settings.from_env(env)
+        Settings.from_env({**PLATFORM, **env})
 
 
 def test_flags_override_the_environment() -> None:
     settings, verbose = parse_args(
-        ["--namespace", "x", "--namespace", "y", "--workers", "3"], {"AGENTIC_NAMESPACES": "z", "AGENTIC_WORKERS": "1"}
+        ["--namespace", "x", "--namespace", "y", "--workers", "3"],
+        {**PLATFORM, "AGENTIC_NAMESPACES": "z", "AGENTIC_WORKERS": "1"},
     )
     assert settings.namespaces == ("x", "y") and settings.workers == 3 and not verbose
 
@@ -61,6 +76,30 @@ def test_help_documents_running_against_a_cluster() -> None:
     assert result.returncode == 0
     for text in ("kubeconfig", "agentic.dev/approval=approved", "AGENTIC_NAMESPACES", "--policy-dir"):
         assert text in result.stdout
+
+
+def test_every_settings_field_has_a_flag_and_a_variable() -> None:
+    """One table makes the variables, the flags, --help and README's table."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    assert {s.name for s in settings.TABLE} == names
+    flags = ["--default-bucket", "b", "--default-agent-image", "i", "--opa-timeout-seconds", "0.5"]
+    parsed, _ = parse_args(flags, {})
+    assert (parsed.default_bucket, parsed.default_agent_image, parsed.opa_timeout_seconds) == ("b", "i", 0.5)
+
+
+def test_the_readme_table_is_the_settings_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert settings.markdown_table() in readme, (
+        "README's operator settings table is stale: paste settings.markdown_table()"
+    )
+
+
+def test_environment_renders_what_from_env_reads() -> None:
+    values = {"namespaces": ("a", "b"), "default_agent_image": "i", "default_bucket": "b", "http_port": 9090}
+    parsed = Settings.from_env(settings.environment(values))
+    assert (parsed.namespaces, parsed.http_port) == (("a", "b"), 9090)
+    with pytest.raises(KeyError, match="not operator settings: bogus"):
+        settings.environment({"bogus": 1})
 
 
 def test_bad_settings_exit_with_a_message_not_a_traceback() -> None:

@@ -10,8 +10,8 @@ from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.metrics import Metrics
 from agentic_operator.worker import Store, owner_key, workflow_name
-from tests.factories import workload
-from tests.world import StubPolicy, World
+from testkit.factories import workflow, workload
+from testkit.world import StubPolicy, World
 
 KEY = ("team-a", "demo")
 ALLOW = Decision(True, ("ok",), "stub")
@@ -122,7 +122,7 @@ def test_deleted_workload_is_a_no_op(world: World) -> None:
 
 def test_owner_key_and_workflow_name() -> None:
     wl = workload(name="demo", jobId="job-7")
-    wf = argo.build_workflow(wl)
+    wf = workflow(wl)
     assert owner_key(wf) == ("team-a", "demo")
     assert owner_key({"metadata": {"name": "x", "namespace": "n"}}) is None
     assert workflow_name(wl) == "job-7" and workflow_name(workload()) == "demo"
@@ -150,7 +150,7 @@ def test_phase_gauge_counts_the_cache(world: World) -> None:
 def test_a_stale_cached_workflow_is_read_fresh_and_forgotten(world: World) -> None:
     """A DELETED event lost across a re-list leaves an old Workflow in the cache: the worker
     reads the API, drops it, and creates the new workload's Workflow."""
-    world.worker.workflows.put(argo.build_workflow(workload(uid="old-incarnation")))
+    world.worker.workflows.put(workflow(workload(uid="old-incarnation")))
     world.submit(workload())
     world.worker.reconcile(KEY)
     assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects

@@ -8,6 +8,7 @@ way a stack's config overrides them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Mapping
@@ -15,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentic_operator import pipeline, reconcile
+from agentic_operator import api, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE
 from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings
-from tests.factories import workload
+from testkit import factories
+from testkit.factories import workload
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 GOOD_OUTPUTS = {
@@ -40,8 +42,17 @@ class Case:
 
 
 def admission_input(settings: Settings | None = None, **spec: Any) -> dict[str, Any]:
-    """The admission input the operator sends for a workload with ``spec``."""
-    return reconcile.admission_input(workload(**spec), settings or Settings())
+    """The admission input the operator sends for a workload with ``spec``.
+
+    A spec the schema refuses never reaches the policy; the policies check some of the same
+    rules again (defence in depth), so such a spec goes in as the operator would send it.
+    """
+    wl = workload(**spec)
+    try:
+        parsed = api.parse(wl)
+    except api.InvalidWorkload:
+        parsed = dataclasses.replace(api.parse(workload()), defaulted=api.apply_defaults(wl["spec"]))
+    return reconcile.admission_input(wl, parsed, settings or factories.SETTINGS)
 
 
 SETTINGS = admission_input()["settings"]
@@ -223,7 +234,7 @@ ADMISSION_CASES = [
     Case(
         "default image from another registry",
         ADMISSION,
-        admission_input(Settings(default_agent_image="quay.io/x/agent:1")),
+        admission_input(dataclasses.replace(factories.SETTINGS, default_agent_image="quay.io/x/agent:1")),
         False,
         (
             'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',

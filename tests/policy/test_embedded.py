@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,8 @@ import pytest
 from agentic_operator import api, argo, pipeline, reconcile
 from agentic_operator.decision import ADMISSION, GATE, PolicyError, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient, policy_from_settings
-from agentic_operator.settings import Settings
-from tests import argo_sim
-from tests.factories import workload
+from testkit import argo_sim, factories
+from testkit.factories import workflow, workload
 from tests.policy.cases import CASES, POLICY_DIR, Case, admission_input, configured_copy, gate_input
 from tests.policy.conftest import PolicyFor
 
@@ -120,9 +120,11 @@ def test_concurrent_calls_get_their_own_answers(embedded: EmbeddedPolicy) -> Non
 
 def test_the_settings_choose_the_engine() -> None:
     """policy_dir set: in-process Rego; else the OPA sidecar at opa_url with its timeout."""
-    embedded = policy_from_settings(Settings(policy_dir=str(POLICY_DIR)))
+    embedded = policy_from_settings(dataclasses.replace(factories.SETTINGS, policy_dir=str(POLICY_DIR)))
     assert isinstance(embedded, EmbeddedPolicy) and embedded.policy_dir == POLICY_DIR
-    client = policy_from_settings(Settings(opa_url="http://127.0.0.1:9999", opa_timeout_seconds=0.5))
+    client = policy_from_settings(
+        dataclasses.replace(factories.SETTINGS, opa_url="http://127.0.0.1:9999", opa_timeout_seconds=0.5)
+    )
     assert isinstance(client, OpaClient)
     assert (client.url, client.timeout) == ("http://127.0.0.1:9999", 0.5)
 
@@ -138,8 +140,8 @@ def test_the_gate_cases_have_the_shape_the_operator_sends() -> None:
     """The cases build gate inputs by hand (to inject malformed values); their shape must
     stay the one reconcile.gate_input sends, or the policies are tested on fiction."""
     wl = workload()
-    wf = argo_sim.run_until_gate(argo.build_workflow(wl))
-    sent = reconcile.gate_input(wl, api.parse(wl), argo.workflow_status(wf), Settings())
+    wf = argo_sim.run_until_gate(workflow(wl))
+    sent = reconcile.gate_input(wl, api.parse(wl), argo.workflow_status(wf), factories.SETTINGS)
     case = gate_input()
     assert case.keys() == sent.keys() and case["progress"].keys() == sent["progress"].keys()
     assert case["workload"] == sent["workload"] and case["settings"] == sent["settings"]

@@ -12,9 +12,9 @@ import pytest
 
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.policy import EmbeddedPolicy, OpaClient
+from testkit.fake_opa import FakeOpa, as_opa, fixed
 from tests.policy.cases import CASES, Case, admission_input, gate_input
 from tests.policy.conftest import PolicyFor
-from tests.policy.fake_opa import FakeOpa, as_opa, fixed
 
 ALLOWED = {"allow": True, "deny": []}
 

@@ -46,10 +46,10 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from tests.e2e.resources import ResourceSpec
-from tests.e2e.selectors import Selector
-from tests.e2e.status import error
-from tests.fake_k8s import merge_patch
+from testkit.apiserver.resources import ResourceSpec
+from testkit.apiserver.selectors import Selector
+from testkit.apiserver.status import error
+from testkit.fake_k8s import merge_patch
 
 Obj = dict[str, Any]
 Key = tuple[str | None, str]  # namespace (None if cluster-scoped), name

@@ -38,10 +38,10 @@ import kmock
 import kubernetes.client
 import yaml
 
-from tests.e2e.emulator import Emulator
-from tests.e2e.resources import PLATFORM_RESOURCES, ResourceSpec, find
-from tests.e2e.store import ObjectStore
-from tests.e2e.traffic import Call, Fault, Wanted
+from testkit.apiserver.emulator import Emulator
+from testkit.apiserver.resources import PLATFORM_RESOURCES, ResourceSpec, find
+from testkit.apiserver.store import ObjectStore
+from testkit.apiserver.traffic import Call, Fault, Wanted
 
 T = TypeVar("T")
 

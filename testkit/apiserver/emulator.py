@@ -30,10 +30,10 @@ import aiohttp.web
 import attrs
 import kmock
 
-from tests.e2e import selectors, status
-from tests.e2e.resources import ResourceSpec
-from tests.e2e.store import Obj, ObjectStore
-from tests.e2e.traffic import Call, Faults, RequestLog
+from testkit.apiserver import selectors, status
+from testkit.apiserver.resources import ResourceSpec
+from testkit.apiserver.store import Obj, ObjectStore
+from testkit.apiserver.traffic import Call, Faults, RequestLog
 
 CLIENT_GONE = 499  # logged for requests the client abandoned before an answer (nginx's code)
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tests.e2e.status import error
+from testkit.apiserver.status import error
 
 Selector = Callable[[Mapping[str, Any]], bool]
 

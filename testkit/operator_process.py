@@ -2,7 +2,7 @@
 
 ``OperatorProcess`` starts the same entry point the Deployment runs, logged in through a
 kubeconfig for the emulated cluster, and reads its /readyz and /metrics. ``ArgoPlayer``
-writes Workflow status the way Argo's controller would (tests/argo_sim.py); it writes
+writes Workflow status the way Argo's controller would (testkit/argo_sim.py); it writes
 with merge patches that carry the read resourceVersion (so a stale write is a 409, as
 Argo's full updates are), which leaves every PUT of a Workflow to the operator's resume.
 """
@@ -20,10 +20,12 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from tests import argo_sim
-from tests.e2e.cluster import Cluster
+from agentic_operator import settings
+from testkit import argo_sim
+from testkit.apiserver.cluster import Cluster
+from testkit.factories import SETTINGS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -61,6 +63,9 @@ class OperatorProcess:
             "KUBECONFIG": str(cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace)),
             "AGENTIC_OPA_TIMEOUT_SECONDS": "0.5",
             "AGENTIC_API_TIMEOUT_SECONDS": "1",
+            **settings.environment(
+                {"default_agent_image": SETTINGS.default_agent_image, "default_bucket": SETTINGS.default_bucket}
+            ),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_operator import api
+from agentic_operator import api, argo
+from agentic_operator.settings import Settings
+from components import config
+
+# The operator's settings as the platform's defaults make them.
+SETTINGS = Settings(default_agent_image=config.DEFAULT_AGENT_IMAGE, default_bucket=config.DEFAULT_BUCKET)
 
 
 def workload(
@@ -34,3 +39,8 @@ def workload(
     if status is not None:
         body["status"] = status
     return body
+
+
+def workflow(wl: dict[str, Any], settings: Settings = SETTINGS) -> dict[str, Any]:
+    """The Workflow the operator builds for a (valid) workload."""
+    return argo.build_workflow(wl, api.parse(wl), settings)

@@ -14,11 +14,10 @@ from kubernetes.client.exceptions import ApiException
 from agentic_operator.decision import Decision
 from agentic_operator.kube import Kube
 from agentic_operator.metrics import Metrics
-from agentic_operator.settings import Settings
 from agentic_operator.worker import Store, Worker
 from agentic_operator.workflows import WorkflowManager
-from tests import argo_sim
-from tests.fake_k8s import FakeCustomObjects, FakeEvents
+from testkit import argo_sim, factories
+from testkit.fake_k8s import FakeCustomObjects, FakeEvents
 
 NOW = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
 
@@ -58,7 +57,7 @@ class World:
             manager=WorkflowManager(self.api, ApiException, sleep=lambda _: None),
             kube=Kube(self.api, self.events, ApiException),
             policy=self.policy,
-            settings=Settings(),
+            settings=factories.SETTINGS,
             metrics=self.metrics,
             clock=lambda: NOW,
         )

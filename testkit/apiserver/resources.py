@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import api, argo
+from agentic_operator import api, argo_names
 
 VERBS = frozenset({"create", "get", "list", "watch", "update", "patch", "delete"})
 
@@ -88,9 +88,13 @@ PLATFORM_RESOURCES: tuple[ResourceSpec, ...] = (
         shortnames=frozenset({"crd", "crds"}),
     ),
     ResourceSpec.from_crd(api.crd()),
-    ResourceSpec(argo.GROUP, argo.VERSION, argo.WORKFLOWS, "Workflow", shortnames=frozenset({"wf"})),
+    ResourceSpec(argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOWS, "Workflow", shortnames=frozenset({"wf"})),
     ResourceSpec(
-        argo.GROUP, argo.VERSION, argo.WORKFLOW_TEMPLATES, "WorkflowTemplate", shortnames=frozenset({"wftmpl"})
+        argo_names.GROUP,
+        argo_names.VERSION,
+        argo_names.WORKFLOW_TEMPLATES,
+        "WorkflowTemplate",
+        shortnames=frozenset({"wftmpl"}),
     ),
 )
 
