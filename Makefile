@@ -16,10 +16,10 @@ export AGENTIC_TOOLS_BIN ?= $(TOOLS_BIN)
 
 .PHONY: venv tools test lint typecheck unit cluster stack up preview destroy golden bench clean
 
-$(VENV)/.installed: requirements.lock operator/pyproject.toml
+# requirements.txt: the pinned set and the operator package, as `pulumi install` installs it.
+$(VENV)/.installed: requirements.txt requirements.lock operator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./operator
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed

@@ -12,7 +12,7 @@ form (``pulumi config set --path minio.storageSize 20Gi``, stored as an object u
 
 Credentials are never plain: a credential or the database DSN given as a plain value is
 an error (set it with ``pulumi config set --secret``); unset credentials are generated
-once by ``pulumi_random`` in the ``Minio`` component and kept, encrypted, in the state.
+once by ``GeneratedSecret`` (components/generated.py) in the ``Minio`` component and kept, encrypted, in the state.
 
 Ref: https://www.pulumi.com/docs/iac/concepts/config/
 """

@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 
 from components import podspec
-from tests.infra.harness import Run, generated, outside_secrets
+from tests.infra.harness import GENERATED_SECRET, Run, generated, outside_secrets
 from tests.infra.k8s import all_pods
 
 # The oldest Kubernetes minor still supported upstream in 2026-11 (kubernetes-validate
@@ -134,10 +134,10 @@ def test_the_validator_rejects_a_misspelt_field(dev_stack: Run) -> None:
 
 def test_generated_credentials_appear_only_inside_secret_values(dev_stack: Run) -> None:
     """Not in ConfigMaps, chart values, template parameters or env values: only Secrets."""
-    values = {generated(r.name) for r in dev_stack.of_type("random:index/randomPassword:RandomPassword")}
+    values = {generated(r.name) for r in dev_stack.of_type(GENERATED_SECRET)}
     assert len(values) == 4
     for resource in dev_stack.resources:
-        if resource.type.startswith("random:"):
+        if resource.type == GENERATED_SECRET:
             continue
         leaked = {v for v in outside_secrets(resource.inputs) if isinstance(v, str) and any(s in v for s in values)}
         assert leaked == set(), resource.name

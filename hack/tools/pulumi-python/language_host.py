@@ -110,7 +110,7 @@ def plugin_version(package_version: str) -> str | None:
     parts = package_version.split(".")
     if not parts or not all(p.isdigit() for p in parts):
         return None
-    return "v" + ".".join((parts + ["0", "0"])[: max(3, len(parts))])
+    return "v" + ".".join([*parts, "0", "0"][: max(3, len(parts))])
 
 
 def packages_from(found: list[dict[str, Any]]) -> list[plugin_pb2.PackageDependency]:
