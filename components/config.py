@@ -49,6 +49,8 @@ DEFAULT_BUCKET = "agentic-artifacts"
 DEFAULT_AGENT_IMAGE = "ghcr.io/agentic-dev/agent:0.1.0"
 BROWSERLESS_URL = "http://browserless.browserless.svc.cluster.local:3000"
 LITELLM_URL = "http://litellm.litellm.svc.cluster.local:4000"
+ARGO_INSTALLS = ("helm", "external")  # the chart, or an Argo that is already there
+KIND_CONTEXT = "kind-agentic"  # what `kind create cluster --name agentic` names its context
 
 
 class ConfigError(ValueError):
@@ -131,6 +133,19 @@ def _resync(value: int) -> str | None:
     return None if 10 <= value <= 86400 else f"{value} is out of range (10 to 86400 seconds)"
 
 
+def _kubeconfig(value: str) -> str | None:
+    path = Path(value).expanduser()
+    return None if path.is_file() else f"{value!r} is not a kubeconfig file (no such file)"
+
+
+def _context(value: str) -> str | None:
+    return None if value.strip() else "must name a kubeconfig context"
+
+
+def _argo_install(value: str) -> str | None:
+    return None if value in ARGO_INSTALLS else f"{value!r} is not one of {', '.join(ARGO_INSTALLS)}"
+
+
 def _credential(value: str) -> str | None:
     return None if len(value) >= 8 else "is shorter than 8 characters"
 
@@ -151,6 +166,13 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
+    # Every stack names its cluster: the provider never falls back to kubectl's current context.
+    "kubernetes.context": Field(
+        str, KIND_CONTEXT, _context, "kubeconfig context of the stack's cluster (never the current one)."
+    ),
+    "kubernetes.kubeconfig": Field(
+        str, None, _kubeconfig, "kubeconfig file with that context; unset = $KUBECONFIG or ~/.kube/config."
+    ),
     "namespace": Field(str, "agentic-system", _namespace, "Platform namespace: MinIO and the operator."),
     "workloadNamespaces": Field(
         list,
@@ -159,6 +181,7 @@ FIELDS: dict[str, Field] = {
         "Namespaces where AgentWorkloads run (each gets the template, executor RBAC, Secrets).",
     ),
     "argo.namespace": Field(str, "argo", _namespace, "Namespace of the Argo Workflows controller and server."),
+    "argo.install": Field(str, "helm", _argo_install, "helm (the pinned chart) or external (Argo is there)."),
     "argo.chartVersion": Field(str, ARGO_CHART_VERSION, _chart_version, "argo-workflows Helm chart version (exact)."),
     "minio.image": Field(str, MINIO_IMAGE, _image, "MinIO server image (pinned)."),
     "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, _image, "MinIO client (mc) image for the bucket Job."),
@@ -183,9 +206,17 @@ FIELDS: dict[str, Field] = {
     "template.databaseDsn": Field(
         str, None, _dsn, "Database DSN for steps (secret; a Secret read via secretKeyRef).", True
     ),
+    "retain.crd": Field(bool, True, None, "Keep the AgentWorkload CRD when the stack is destroyed."),
+    "retain.minioData": Field(bool, True, None, "Keep MinIO's data (its namespace and volume) on destroy."),
     "policy.data": Field(dict, {}, None, "Overrides deep-merged over agentic.config in policies/data.json."),
 }
-_KINDS = {str: "a string", int: "an integer", list: "a list (JSON array)", dict: "an object (JSON)"}
+_KINDS = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean (true or false)",
+    list: "a list (JSON array)",
+    dict: "an object (JSON)",
+}
 _GROUPS = frozenset(key.split(".")[0] for key in FIELDS if "." in key)
 
 
@@ -202,8 +233,17 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Where the stack's resources go: the explicit Kubernetes provider's settings."""
+
+    context: str
+    kubeconfig: str | None = None  # None: the provider's default ($KUBECONFIG, ~/.kube/config)
+
+
+@dataclass(frozen=True)
 class ArgoConfig:
     namespace: str
+    install: str  # one of ARGO_INSTALLS
     chart_version: str
     workload_namespaces: tuple[str, ...]
     artifacts: ArtifactStore
@@ -218,6 +258,7 @@ class MinioConfig:
     bucket: str
     root: Credential = field(default_factory=Credential)
     artifacts: Credential = field(default_factory=Credential)
+    retain_data: bool = True
 
 
 @dataclass(frozen=True)
@@ -238,6 +279,7 @@ class OperatorConfig:
 
 @dataclass(frozen=True)
 class PlatformConfig:
+    cluster: ClusterConfig
     namespace: str
     workload_namespaces: tuple[str, ...]
     argo: ArgoConfig
@@ -245,6 +287,7 @@ class PlatformConfig:
     operator: OperatorConfig
     template: TemplateSettings
     database_dsn: pulumi.Output[str] | None = None
+    retain_crd: bool = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -304,7 +347,11 @@ def _decode(value: Any, kind: type) -> Any:
         if not re.fullmatch(r"-?[0-9]+", value.strip()):
             raise ValueError
         value = int(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
+    elif kind is bool and isinstance(value, str):  # `pulumi config set retain.crd false`
+        if value not in ("true", "false"):
+            raise ValueError
+        value = value == "true"
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ValueError
     return value
 
@@ -409,10 +456,14 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         litellm_url=values["template.litellmUrl"],
     )
     store = template.artifacts
+    kubeconfig = values["kubernetes.kubeconfig"]
     return PlatformConfig(
+        cluster=ClusterConfig(values["kubernetes.context"], str(Path(kubeconfig).expanduser()) if kubeconfig else None),
         namespace=namespace,
         workload_namespaces=workloads,
-        argo=ArgoConfig(values["argo.namespace"], values["argo.chartVersion"], workloads, store),
+        argo=ArgoConfig(
+            values["argo.namespace"], values["argo.install"], values["argo.chartVersion"], workloads, store
+        ),
         minio=MinioConfig(
             namespace=namespace,
             image=values["minio.image"],
@@ -421,6 +472,7 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
             bucket=values["minio.bucket"],
             root=Credential(secrets.get("minio.rootUser"), secrets.get("minio.rootPassword")),
             artifacts=Credential(secrets.get("minio.artifactAccessKey"), secrets.get("minio.artifactSecretKey")),
+            retain_data=values["retain.minioData"],
         ),
         operator=OperatorConfig(
             namespace=namespace,
@@ -438,4 +490,5 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         ),
         template=template,
         database_dsn=secrets.get("template.databaseDsn"),
+        retain_crd=values["retain.crd"],
     )

@@ -85,6 +85,8 @@ class Registered:
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
     custom: bool
+    provider: str  # the provider reference (``<urn>::<id>``) a custom resource goes through
+    retain: bool  # retainOnDelete: `pulumi destroy` leaves it in the cluster
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -125,6 +127,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=tuple(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object),
                     custom=bool(request.custom),
+                    provider=request.provider,
+                    retain=bool(request.retainOnDelete),
                 )
             )
         return response
