@@ -25,8 +25,8 @@ import pulumi_kubernetes as k8s
 
 from components import podspec
 from components.base import Component, raw
-from components.generated import GeneratedSecret
 from components.config import MinioConfig
+from components.generated import GeneratedSecret
 from components.template import minio_endpoint
 
 NAME = "minio"
@@ -56,6 +56,7 @@ def _secret_env(name: str, key: str) -> dict[str, Any]:
 def statefulset_spec(config: MinioConfig) -> dict[str, Any]:
     """The StatefulSet's spec (pure)."""
     labels = podspec.labels(NAME)
+    keep = "Retain" if config.retain_data else "Delete"
     container = {
         "name": NAME,
         "image": config.image,
@@ -86,6 +87,8 @@ def statefulset_spec(config: MinioConfig) -> dict[str, Any]:
                 "volumes": [podspec.scratch_volume("tmp", "64Mi")],
             },
         },
+        # The claim outlives the StatefulSet unless the stack gives the data up (retain.minioData).
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": keep, "whenScaled": keep},
         "volumeClaimTemplates": [
             {
                 "metadata": {"name": "data"},
