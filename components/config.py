@@ -88,12 +88,12 @@ def _namespaces(value: list[Any]) -> str | None:
     return "lists a namespace twice" if len(set(value)) != len(value) else None
 
 
-def _chart_version(value: str) -> str | None:
+def chart_version_problem(value: str) -> str | None:
     ok = _SEMVER.match(value)
     return None if ok else f"{value!r} is not a pinned chart version (an exact x.y.z, not a range or 'latest')"
 
 
-def _image(value: str) -> str | None:
+def image_problem(value: str) -> str | None:
     match = _IMAGE.match(value)
     if not match:
         return f"{value!r} is not a container image reference"
@@ -182,9 +182,11 @@ FIELDS: dict[str, Field] = {
     ),
     "argo.namespace": Field(str, "argo", _namespace, "Namespace of the Argo Workflows controller and server."),
     "argo.install": Field(str, "helm", _argo_install, "helm (the pinned chart) or external (Argo is there)."),
-    "argo.chartVersion": Field(str, ARGO_CHART_VERSION, _chart_version, "argo-workflows Helm chart version (exact)."),
-    "minio.image": Field(str, MINIO_IMAGE, _image, "MinIO server image (pinned)."),
-    "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, _image, "MinIO client (mc) image for the bucket Job."),
+    "argo.chartVersion": Field(
+        str, ARGO_CHART_VERSION, chart_version_problem, "argo-workflows Helm chart version (exact)."
+    ),
+    "minio.image": Field(str, MINIO_IMAGE, image_problem, "MinIO server image (pinned)."),
+    "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, image_problem, "MinIO client (mc) image for the bucket Job."),
     "minio.storageSize": Field(str, "10Gi", _storage_size, "MinIO volume size (1Gi to 16Ti)."),
     "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
@@ -196,11 +198,13 @@ FIELDS: dict[str, Field] = {
         str, None, _credential, "Secret key workflows use for artifacts (secret; generated if unset).", True
     ),
     "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (kopf standalone, Recreate)."),
-    "operator.image": Field(str, None, _image, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."),
-    "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
-    "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
+    "operator.image": Field(
+        str, None, image_problem, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."
+    ),
+    "operator.pythonImage": Field(str, PYTHON_IMAGE, image_problem, "Python image for bundled mode."),
+    "operator.opaImage": Field(str, OPA_IMAGE, image_problem, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
-    "template.agentImage": Field(str, DEFAULT_AGENT_IMAGE, _image, "Default agent image."),
+    "template.agentImage": Field(str, DEFAULT_AGENT_IMAGE, image_problem, "Default agent image."),
     "template.browserlessUrl": Field(str, BROWSERLESS_URL, _url, "Browserless URL for steps."),
     "template.litellmUrl": Field(str, LITELLM_URL, _url, "LiteLLM URL for steps."),
     "template.databaseDsn": Field(
