@@ -20,7 +20,7 @@ export PULUMI_HOME ?= $(shell hack/tools.sh pulumi-home)
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?= true
 endif
 
-.PHONY: venv tools test lint typecheck unit cluster pulumi-cli stack up preview destroy golden bench clean
+.PHONY: venv tools test lint typecheck unit cluster pulumi-cli stack up preview destroy hashes golden bench clean
 
 # requirements.txt: the pinned set and the operator package, as `pulumi install` installs it.
 $(VENV)/.installed: requirements.txt requirements.lock operator/pyproject.toml
@@ -74,6 +74,10 @@ preview: stack
 
 destroy: stack
 	$(PULUMI) destroy --stack $(STACK) --yes
+
+# Rewrite operator/requirements.hashes (the image's hash-checked pins) from operator/requirements.lock.
+hashes: venv
+	$(BIN)/python hack/hash-requirements.py
 
 # Rewrite the committed golden manifests (CRD, WorkflowTemplate) from the code.
 golden: venv
