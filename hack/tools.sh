@@ -134,8 +134,11 @@ link_pulumi-kubernetes() {
 }
 
 build() {
-  local tool=$1 out version flags work start extra=""
+  local tool=$1 out version flags work start extra="" lock
   out=$(dir_of "$tool") version=$(field "$tool" 2) flags=$(field "$tool" 3)
+  # One build of a pin at a time: two at once would share (and delete) one .partial folder.
+  mkdir -p "$CACHE" && exec {lock}>"$out.lock"
+  flock -n "$lock" || { log "$tool $version: another build of it is running; waiting for it"; flock "$lock"; }
   if [[ -f $out/.complete ]]; then
     log "$tool $version: cached ($out)"
   else
@@ -160,6 +163,7 @@ build() {
     for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$BIN/$(basename "$cmd")"; done
   fi
   if [[ -d $out/crds ]]; then ln -sfn "$out/crds" "$CACHE/$tool-crds"; fi
+  exec {lock}>&-
 }
 
 case ${1:-build} in
