@@ -97,13 +97,13 @@ after_argo() {
 # (the host serves the SDK's generated gRPC stubs), the host's files, and its launchers.
 inputs_pulumi-python() { cat "$ROOT/requirements.lock"; }
 make_pulumi-python() {
-  local out=$1 src=$HERE/tools/pulumi-python python
+  local out=$1 src=$HERE/tools/pulumi-python python final=${1%.partial}  # built in .partial, run from final
   python=$(command -v python3) || { log "python3 is needed for pulumi-python"; exit 1; }
   "$python" -m venv "$out/venv"
   "$out/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     --constraint "$ROOT/requirements.lock" "pulumi==$(field pulumi-python 2 | cut -c2-)"
   mkdir -p "$out/lib" && cp "$src/language_host.py" "$src/run_program.py" "$out/lib/"
-  sed -e "s|@PYTHON@|$out/venv/bin/python|" -e "s|@LIB@|$out/lib|" "$src/pulumi-language-python.in" >"$out/bin/pulumi-language-python"
+  sed -e "s|@PYTHON@|$final/venv/bin/python|" -e "s|@LIB@|$final/lib|" "$src/pulumi-language-python.in" >"$out/bin/pulumi-language-python"
   cp "$src/pulumi-resource-pulumi-python" "$out/bin/"
   chmod +x "$out/bin/"*
 }
