@@ -97,9 +97,9 @@ def test_up_creates_and_awaits_every_resource(cluster: ControlPlane, project: Pr
     # Every Kubernetes resource the program declares (as the mock harness records it for the
     # same config) is in the state, with the outputs the provider read back when it was ready.
     declared = run_main(Harness({**dev_config(), "argo.install": "external"}))
-    expected = sorted(r.urn for r in declared.resources if r.type.startswith("kubernetes:"))
+    expected = sorted((r.type, r.name) for r in declared.resources if r.type.startswith("kubernetes:"))
     created = [r for r in project.resources() if r["type"].startswith("kubernetes:")]
-    assert sorted(r["urn"] for r in created) == expected
+    assert sorted((r["type"], r["urn"].split("::")[-1]) for r in created) == expected
     assert all(r.get("outputs", {}).get("metadata", {}).get("uid") for r in created)
     crd = kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD)
     assert {c["type"]: c["status"] for c in crd["status"]["conditions"]}["Established"] == "True"
@@ -168,7 +168,8 @@ def test_preview_diff_after_a_config_change_shows_exactly_what_changes(project: 
         assert {name for op, name in changed if op == "create"} == created
         assert {op for op, _ in changed} == {"create", "update"}
         text = project.run("preview", "--diff").stdout
-        assert "AGENTIC_NAMESPACES" in text and "team-a,team-b,team-c" in text
+        assert '"team-a,team-b" => "team-a,team-b,team-c"' in text  # AGENTIC_NAMESPACES
+        assert "+ 10 to create" in text and "~ 1 to update" in text
     finally:
         project.run("config", "rm", "--path", "workloadNamespaces[2]")
     project.run("preview", "--expect-no-changes")
