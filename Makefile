@@ -20,10 +20,11 @@ export PULUMI_HOME ?= $(shell hack/tools.sh pulumi-home)
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?= true
 endif
 
-.PHONY: venv tools test lint typecheck unit cluster pulumi-cli stack up preview destroy hashes golden bench clean
+.PHONY: venv tools test lint typecheck unit cluster pulumi-cli stack up preview destroy hashes golden bench demo clean
 
-# requirements.txt: the pinned set and the operator package, as `pulumi install` installs it.
-$(VENV)/.installed: requirements.txt requirements.lock operator/pyproject.toml
+# requirements.txt: the pinned set and the project's own packages, as `pulumi install`
+# installs them (toolchain pip).
+$(VENV)/.installed: requirements.txt requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -85,6 +86,10 @@ golden: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# The four agent steps on this machine against a page of testkit/agent/site (needs chromium).
+demo: venv
+	$(BIN)/python -m testkit.agent.demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@
 # PULUMI_HOME), and pulumi-python (our Python language host and dynamic-provider launcher,
 # for machines without the official install: hack/tools/pulumi-python/) next to the CLI.
 set -euo pipefail
+shopt -s nullglob
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -136,9 +137,13 @@ link_pulumi-kubernetes() {
 build() {
   local tool=$1 out version flags work start extra="" lock
   out=$(dir_of "$tool") version=$(field "$tool" 2) flags=$(field "$tool" 3)
-  # One build of a pin at a time: two at once would share (and delete) one .partial folder.
-  mkdir -p "$CACHE" && exec {lock}>"$out.lock"
-  flock -n "$lock" || { log "$tool $version: another build of it is running; waiting for it"; flock "$lock"; }
+  mkdir -p "$CACHE"
+  # One build of a tool at a time on this machine (several checkouts share the cache).
+  exec {lock}>"$CACHE/.$tool.lock"
+  if ! flock -n "$lock"; then
+    log "$tool $version: another build of it is running; waiting for it"
+    flock "$lock"
+  fi
   if [[ -f $out/.complete ]]; then
     log "$tool $version: cached ($out)"
   else
@@ -154,6 +159,8 @@ build() {
     if declare -F "after_$tool" >/dev/null; then "after_$tool" "$out.partial"; fi
     rm -rf "$work" "$out" && mv "$out.partial" "$out" && touch "$out/.complete"
     log "$tool $version: built in $(( $(date +%s) - start ))s"
+    local old  # earlier pins of this tool
+    for old in "$CACHE/$tool"-v*; do [[ $old == "$out" || ! -d $old ]] || rm -rf "$old"; done
   fi
   mkdir -p "$BIN"
   local cmd
