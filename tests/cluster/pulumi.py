@@ -18,9 +18,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.tools import ROOT, pulumi_home, tool
+from testkit.tools import ROOT, pulumi_home, tool
 
-# What a checkout of the project holds that `pulumi` reads or runs.
+# What a checkout of the project holds that `pulumi` reads or runs (the Makefile, hack/ and
+# .github/ for the CI steps the tier runs: `make venv`, hack/ci/point-stack.sh).
 PROJECT_FILES = (
     "Pulumi.yaml",
     "Pulumi.dev.yaml",
@@ -28,8 +29,9 @@ PROJECT_FILES = (
     "__main__.py",
     "requirements.txt",
     "requirements.lock",
+    "Makefile",
 )
-PROJECT_DIRS = ("components", "operator", "policies", "crossguard")
+PROJECT_DIRS = ("components", "operator", "agent", "contract", "policies", "crossguard", "hack", ".github")
 PASSPHRASE = "cluster-tier-passphrase"
 
 

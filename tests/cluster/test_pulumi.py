@@ -28,13 +28,13 @@ from typing import Any
 import pytest
 import yaml
 
+from testkit.tools import tool
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.kube import Kube
 from tests.cluster.pulumi import Project
 from tests.infra.conftest import dev_config, run_main
 from tests.infra.harness import Harness
-from tests.tools import tool
 
 PLATFORM, WORKLOADS = "agentic-system", ("team-a", "team-b")
 CRD = "agentworkloads.agentic.dev"
@@ -150,29 +150,40 @@ def test_refresh_finds_no_drift(project: Project, first_up: Any) -> None:
 
 
 def test_preview_diff_after_a_config_change_shows_exactly_what_changes(project: Project, first_up: Any) -> None:
-    """Another workload namespace: its own resources, the operator's Role there, and the
-    operator's Deployment (it watches one more namespace). Nothing else."""
+    """Another workload namespace: the engine plans exactly what the program's declarations
+    say changes (the mock harness, run on both configs): the new namespace's resources and
+    the operator's Role there created, the operator's Deployment (one more namespace to
+    watch) updated, nothing else."""
+    creates, updates = _declared_changes({"workloadNamespaces": [*WORKLOADS, "team-c"]})
+    assert ("kubernetes:apps/v1:Deployment", "agentic-operator-deployment") in updates
+    assert ("kubernetes:core/v1:Namespace", "agentic-workloads-team-c-namespace") in creates
     project.config("workloadNamespaces[2]", "team-c", path=True)
     try:
         steps = [s for s in project.steps("--diff") if s["op"] != "same"]
-        changed = sorted((s["op"], s["urn"].split("::")[-1]) for s in steps)
-        created = {
-            "agentic-workloads-team-c",
-            *(
-                f"agentic-workloads-team-c-{s}"
-                for s in ("namespace", "executor", "artifacts", "artifact-repositories", "template")
-            ),
-            "agentic-operator-rbac-team-c",
-        }
-        assert [name for op, name in changed if op == "update"] == ["agentic-operator-deployment"]
-        assert {name for op, name in changed if op == "create"} == created
-        assert {op for op, _ in changed} == {"create", "update"}
+        planned = sorted((s["op"], *_type_and_name(s["urn"])) for s in steps)
+        assert planned == sorted([("create", *k) for k in creates] + [("update", *k) for k in updates])
         text = project.run("preview", "--diff").stdout
         assert '"team-a,team-b" => "team-a,team-b,team-c"' in text  # AGENTIC_NAMESPACES
-        assert "+ 10 to create" in text and "~ 1 to update" in text
+        assert f"+ {len(creates)} to create" in text and f"~ {len(updates)} to update" in text
     finally:
         project.run("config", "rm", "--path", "workloadNamespaces[2]")
     project.run("preview", "--expect-no-changes")
+
+
+def _type_and_name(urn: str) -> tuple[str, str]:
+    *_, types, name = urn.split("::")
+    return types.split("$")[-1], name
+
+
+def _declared_changes(change: dict[str, Any]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(created, updated) resources, as (type, name), between the tier's config and one with
+    ``change``, from what the program declares under mocks."""
+    base = {**dev_config(), "argo.install": "external"}
+    before = {(r.type, r.name): r for r in run_main(Harness(base)).resources}
+    after = {(r.type, r.name): r for r in run_main(Harness({**base, **change})).resources}
+    created = after.keys() - before.keys()
+    updated = {k for k in after.keys() & before.keys() if after[k].custom and after[k].manifest != before[k].manifest}
+    return created, updated
 
 
 def test_bad_stack_config_fails_before_any_resource_is_touched(project: Project, first_up: Any) -> None:
