@@ -56,8 +56,12 @@ ARGO_INSTALLS = ("helm", "external")  # the chart, or an Argo that is already th
 KIND_CONTEXT = "kind-agentic"  # what `kind create cluster --name agentic` names its context
 
 
-class ConfigError(ValueError):
-    """Invalid stack configuration; each line names the full key."""
+class ConfigError(pulumi.RunError, ValueError):
+    """Invalid stack configuration; each line names the full key.
+
+    A ``pulumi.RunError``: the language host reports its message as the program's error,
+    without a traceback (``pulumi preview`` then prints just the keys and what is wrong).
+    """
 
 
 # ---------------------------------------------------------------------------------------

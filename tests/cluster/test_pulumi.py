@@ -197,6 +197,7 @@ def test_bad_stack_config_fails_before_any_resource_is_touched(project: Project,
             out = done.stdout + done.stderr
             assert "agentic-platform:minio.storageSize: 'lots' is not a size" in out, out
             assert "agentic-platform:argo.install: 'kustomize' is not one of helm, external" in out
+            assert "Traceback" not in out  # the error, not the program's stack
         assert project.resources() == state
     finally:
         project.config("minio.storageSize", "5Gi")
@@ -207,6 +208,28 @@ def test_bad_stack_config_fails_before_any_resource_is_touched(project: Project,
 def test_the_policy_pack_passes_on_the_dev_stack(project: Project, first_up: Any) -> None:
     done = project.run("preview", "--policy-pack", str(project.dir / "crossguard"))
     assert "agentic-platform" in done.stdout  # the pack ran (its name is in the report)
+
+
+def test_the_policy_pack_fails_on_a_deliberately_bad_config(
+    cluster: ControlPlane, argo: ArgoController, first_up: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A change that slips past the program's own checks: an unpinned image as a default
+    (the stack config checks the values a stack sets, not the code's defaults). The pack
+    stops the preview, naming the rule and the resource."""
+    bad = Project(tmp_path_factory.mktemp("bad-pulumi"))
+    config_py = bad.dir / "components" / "config.py"
+    pinned = 'MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"'
+    assert pinned in config_py.read_text()
+    config_py.write_text(config_py.read_text().replace(pinned, 'MINIO_IMAGE = "quay.io/minio/minio:latest"'))
+    bad.init()
+    tier_config(bad, cluster)
+    done = bad.run("preview", "--policy-pack", "crossguard", check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert "pinned-images" in out and "mandatory" in out, out
+    assert "agentic-minio-statefulset: spec.template.spec: container 'minio'" in out
+    assert "'quay.io/minio/minio:latest' is not pinned" in out
+    assert bad.resources() == []  # a preview: nothing created
 
 
 def test_an_agentworkload_runs_on_what_pulumi_installed(
@@ -345,8 +368,10 @@ def test_destroy_leaves_only_what_is_retained_and_says_so(
     assert kube.find("v1", "Namespace", PLATFORM) is not None
     assert kube.find("v1", "PersistentVolumeClaim", "data-minio-0", namespace=PLATFORM) is not None
     assert project.resources() == []
-    out = done.stdout
-    assert "retain" in out.lower(), out
+    # The CLI says which it kept: `deleted (…)[retain]` for the CRD and the namespace.
+    kept = {line.split()[2] for line in done.stdout.splitlines() if "deleted" in line and "[retain]" in line}
+    assert kept >= {"agentic-crd-definition", "agentic-namespace"}, done.stdout
+    assert {k for k in kept if not k.startswith("agentic-crd")} == {"agentic-namespace"}
 
 
 # --------------------------------------------------------------------------------------
