@@ -113,3 +113,13 @@ def test_each_example_stack_is_valid_and_names_its_cluster(stack: str) -> None:
     assert values["kubernetes.context"]
     run = run_main(Harness(values))
     assert run.exports["kubeContext"] == values["kubernetes.context"]
+
+
+def test_make_preview_without_any_cli_names_both_ways_to_get_one(tmp_path: Path) -> None:
+    """No `pulumi` on PATH and none built: a message, not a failing download."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AGENTIC_TOOLS_CACHE": str(tmp_path / "tools")}
+    done = subprocess.run(["make", "-s", "pulumi-cli"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "no Pulumi CLI" in done.stderr
+    assert "install the official CLI" in done.stderr and "make tools" in done.stderr
+    assert "curl: (6)" not in done.stderr

@@ -116,3 +116,25 @@ def test_served_it_refuses_what_it_does_not_implement(served: language_pb2_grpc.
     with pytest.raises(grpc.RpcError) as refused:
         served.Pack(language_pb2.PackRequest(package_directory=str(ROOT), destination_directory=str(ROOT)))
     assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_a_missing_virtualenv_is_made_from_requirements_txt(tmp_path: Path) -> None:
+    """What a plain `pulumi preview` on a fresh checkout does (toolchain pip): the host makes
+    the virtualenv from requirements.txt before it asks it for plugins."""
+    package = tmp_path / "fakepkg"
+    (package / "fakeprovider").mkdir(parents=True)
+    (package / "fakeprovider" / "__init__.py").write_text("")
+    (package / "fakeprovider" / "pulumi-plugin.json").write_text(
+        '{"resource": true, "name": "fake", "version": "1.2.3"}'
+    )
+    (package / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "fakeprovider"\nversion = "1.2.3"\n'
+        '[tool.setuptools.package-data]\nfakeprovider = ["pulumi-plugin.json"]\n'
+    )
+    (tmp_path / "requirements.txt").write_text("./fakepkg\n")
+    info = language_pb2.ProgramInfo(root_directory=str(tmp_path), program_directory=str(tmp_path), entry_point=".")
+    info.options.update({"toolchain": "pip", "virtualenv": ".venv"})
+    packages = host.LanguageHost("")._packages(info)
+    assert (tmp_path / ".venv" / "bin" / "python").exists()
+    assert [(p.name, p.version) for p in packages] == [("fake", "v1.2.3")]
