@@ -24,7 +24,9 @@ endif
 
 # requirements.txt: the pinned set and the project's own packages, as `pulumi install`
 # installs them (toolchain pip).
+# From scratch whenever a pin changes, so nothing a lock no longer lists lingers.
 $(VENV)/.installed: requirements.txt requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
