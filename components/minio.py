@@ -3,10 +3,11 @@
 - Images: stack config (``minio.image``, ``minio.clientImage``; defaults in
   :mod:`components.config`). Which tags those are and why is in docs/ARCHITECTURE.md,
   "Pinned versions and where they were checked".
-- Credentials, each from ``secure:`` config (the root user) or generated once by
-  ``pulumi_random`` (kept, encrypted, in the state): the root user, which stays in the
-  platform namespace, and one user per workload namespace (:mod:`components.tenants`)
-  whose keys go to that namespace only and whose policy allows its own prefix only.
+- Credentials, each from ``secure:`` config (the root user) or generated once by a
+  :class:`~components.generated.GeneratedSecret` (kept, encrypted, in the state): the
+  root user, which stays in the platform namespace, and one user per workload namespace
+  (:mod:`components.tenants`) whose keys go to that namespace only and whose policy
+  allows its own prefix only.
 - The bucket Job (``mc``) runs after the StatefulSet is ready: it creates the buckets
   the stack allows and each namespace's user and policy, idempotently. No secret is in
   its environment or argv: ``mc`` reads the root alias from a config file and each new
@@ -26,11 +27,11 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components import podspec, tenants
 from components.base import Component, raw
 from components.config import MinioConfig
+from components.generated import GeneratedSecret
 from components.template import minio_endpoint
 
 NAME = "minio"
@@ -78,6 +79,7 @@ def _secret_env(name: str, key: str) -> dict[str, Any]:
 def statefulset_spec(config: MinioConfig) -> dict[str, Any]:
     """The StatefulSet's spec (pure)."""
     labels = podspec.labels(NAME)
+    keep = "Retain" if config.retain_data else "Delete"
     container = {
         "name": NAME,
         "image": config.image,
@@ -108,6 +110,8 @@ def statefulset_spec(config: MinioConfig) -> dict[str, Any]:
                 "volumes": [podspec.scratch_volume("tmp", "64Mi")],
             },
         },
+        # The claim outlives the StatefulSet unless the stack gives the data up (retain.minioData).
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": keep, "whenScaled": keep},
         "volumeClaimTemplates": [
             {
                 "metadata": {"name": "data"},
@@ -253,5 +257,4 @@ class Minio(Component):
 
     def _generated(self, what: str, length: int) -> pulumi.Output[str]:
         """A random alphanumeric value, created once and kept (encrypted) in the state."""
-        value = random.RandomPassword(self.named(what), length=length, special=False, opts=self.child())
-        return pulumi.Output.secret(value.result)
+        return pulumi.Output.secret(GeneratedSecret(self.named(what), length, opts=self.child()).value)

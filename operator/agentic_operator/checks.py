@@ -122,10 +122,21 @@ def blocking(error: jsonschema.ValidationError) -> bool:
     return error.validator in _BLOCKING or error.validator == "additionalProperties"
 
 
+_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def field(path: Any, root: str) -> str:
+    """``spec.targetUrls[2]``; a key that is not a plain name goes in brackets, as the API
+    server writes map keys (``metadata.annotations[agentic.dev/approval]``), so a message
+    always starts with its field, then ``": "``."""
     out = root
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _NAME.fullmatch(str(part)):
+            out += f".{part}"
+        else:
+            out += "[" + str(part)[:40].replace("]", "\\]") + "]"
     return out
 
 
@@ -156,7 +167,7 @@ def messages(error: jsonschema.ValidationError, root: str) -> Iterator[str]:
         yield f"{where}.{missing.group(1) if missing else '?'}: required"
     elif rule == "additionalProperties":
         for extra in sorted(set(value) - set(error.schema.get("properties", {}))):
-            yield f"{where}.{extra}: unknown field"
+            yield f"{field([*error.absolute_path, extra], root)}: unknown field"
     elif rule == "pattern":
         description = error.schema.get("description", "")
         yield f"{where}: {show(value)} is not valid ({description.rstrip('.')}; must match {bound})"
@@ -179,7 +190,7 @@ def surrogates(value: Any, where: str) -> list[str]:
         found = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
         return [] if found is None else [f"{where}: contains a lone surrogate (U+{ord(found):04X}), not Unicode text"]
     if isinstance(value, Mapping):
-        return [e for k, v in value.items() for e in surrogates(k, where) + surrogates(v, f"{where}.{k}")]
+        return [e for k, v in value.items() for e in surrogates(k, where) + surrogates(v, field([k], where))]
     if isinstance(value, list):
-        return [e for i, v in enumerate(value) for e in surrogates(v, f"{where}[{i}]")]
+        return [e for i, v in enumerate(value) for e in surrogates(v, field([i], where))]
     return []

@@ -66,7 +66,8 @@ def workload_namespace(kube: Kube) -> None:
 def scraper_pod(cluster: ControlPlane, argo: ArgoController) -> Iterator[dict[str, Any]]:
     kube = cluster.kube()
     before = copy.deepcopy(argo.config)
-    chart = argo_chart.chart_values(config.ArgoConfig("argo", config.ARGO_CHART_VERSION, (NS,), SETTINGS.artifacts))
+    argo_config = config.ArgoConfig("argo", "helm", config.ARGO_CHART_VERSION, (NS,), SETTINGS.artifacts)
+    chart = argo_chart.chart_values(argo_config)
     argo.set_config(executor=chart["executor"])
     workload_namespace(kube)
     wl = factories.workload(name="pods-check", namespace=NS)

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from components import minio, podspec, tenants
-from tests.infra.harness import Run, generated, is_secret
+from tests.infra.harness import GENERATED_SECRET, Run, generated, is_secret
 from tests.infra.k8s import pod_spec
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -41,7 +41,7 @@ def test_the_service_selects_the_minio_pods(dev_stack: Run) -> None:
 
 
 def test_credentials_are_generated_once_and_only_stored_as_secrets(dev_stack: Run) -> None:
-    generators = [r for r in dev_stack.resources if r.type == "random:index/randomPassword:RandomPassword"]
+    generators = dev_stack.of_type(GENERATED_SECRET)
     assert sorted(r.name.removeprefix("agentic-minio-") for r in generators) == [
         "root-password",
         "root-user",
@@ -50,7 +50,7 @@ def test_credentials_are_generated_once_and_only_stored_as_secrets(dev_stack: Ru
         "team-b-access-key",
         "team-b-secret-key",
     ]
-    assert all(r.manifest["special"] is False for r in generators)
+    assert [r.manifest["length"] for r in sorted(generators, key=lambda r: r.name)] == [40, 16, 20, 40, 20, 40]
     secret = dev_stack.one(SECRET, minio.CREDENTIALS_SECRET)
     assert is_secret(secret.inputs["stringData"])
     data = secret.manifest["stringData"]

@@ -29,7 +29,8 @@ from testkit.factories import workload
 
 NOW = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
 ALLOW = Decision(True, ("ok",), "opa:test")
-FIELD = re.compile(r"^(spec|metadata)([.\[][^:]*)?: ")
+# A field path as checks.field writes it: names, [indexes] and [other keys], then ": ".
+FIELD = re.compile(r"^(spec|metadata)(\.[A-Za-z0-9_-]+|\[(?:[^\]\\]|\\.)*\])*: ")
 
 TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=12)  # lone surrogates too
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | TEXT
@@ -165,7 +166,7 @@ def test_any_json_in_any_field(path: tuple[Any, ...], value: Any) -> None:
         (("metadata", "annotations"), ["approved"], "metadata.annotations"),
         (("metadata", "generation"), "abc", "metadata.generation"),
         (("spec", "objective"), "abc\ud800", "spec.objective"),
-        (("metadata", "annotations", api.APPROVAL_BY), "\udfff", "metadata.annotations.agentic.dev/approval-by"),
+        (("metadata", "annotations", api.APPROVAL_BY), "\udfff", "metadata.annotations[agentic.dev/approval-by]"),
         (("spec", "autoApproveThreshold"), float("nan"), "spec.autoApproveThreshold"),
         (("spec", "autoApproveThreshold"), float("-inf"), "spec.autoApproveThreshold"),
         (("spec", "timeouts"), {"executionSeconds": 120.0, "approvalSeconds": 300}, "spec.timeouts.executionSeconds"),
