@@ -160,6 +160,20 @@ def artifact_key(step: str, artifact: str) -> str:
     return f"{prefix}{step}/{artifact}.tgz"
 
 
+def repository_key_format(namespace: str | None = None) -> str:
+    """The default repository's ``keyFormat``: ``<namespace>/<job-id>/<pod>`` (the Workflow
+    is named by its job id), for what a template stores without a key of its own.
+
+    Argo's default, ``{{workflow.name}}/{{pod.name}}``, lies outside every namespace's
+    prefix, where its MinIO user may not write (:mod:`components.tenants`). ``namespace``
+    None: the Workflow's own (``{{workflow.namespace}}``, for a repository all share).
+    """
+    prefix = pipeline.ARTIFACT_PREFIX.format(
+        namespace=namespace or _ref("workflow", "namespace"), job_id=_ref("workflow", "name")
+    )
+    return prefix + _ref("pod", "name")
+
+
 def _s3(store: ArtifactStore, key: str) -> dict[str, Any]:
     return {
         "endpoint": store.endpoint,

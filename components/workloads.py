@@ -171,7 +171,7 @@ class WorkloadNamespace(Component):
             )
         self.artifact_repositories = None
         if config.artifact_repository:
-            repositories = argo.artifact_repositories(store)
+            repositories = argo.artifact_repositories(store, config.namespace)
             self.artifact_repositories = k8s.core.v1.ConfigMap(
                 self.named("artifact-repositories"),
                 metadata={**meta(repositories["metadata"]["name"]), **repositories["metadata"]},
