@@ -96,6 +96,20 @@ def artifact_repositories(store: ArtifactStore, namespace: str) -> dict[str, Any
     }
 
 
+def executor() -> dict[str, Any]:
+    """Argo's ``executor`` settings for its init and wait containers (pure): the chart
+    renders them into the controller's config. Workload namespaces enforce Pod Security
+    ``restricted``, so an Argo installed elsewhere (``argo.install: external``) needs the
+    same in its ``workflow-controller-configmap`` or its pods there are refused.
+
+    Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-controller-configmap.yaml
+    """
+    return {
+        "securityContext": podspec.container_security_context(),
+        "resources": podspec.resources(("10m", "64Mi"), ("500m", "256Mi")),
+    }
+
+
 def chart_values(config: ArgoConfig) -> dict[str, Any]:
     """The chart values (pure: tested without Pulumi)."""
     store = config.artifacts
@@ -119,10 +133,7 @@ def chart_values(config: ArgoConfig) -> dict[str, Any]:
             "securityContext": podspec.container_security_context(),
             "resources": podspec.resources(("50m", "64Mi"), ("500m", "256Mi")),
         },
-        "executor": {
-            "securityContext": podspec.container_security_context(),
-            "resources": podspec.resources(("10m", "64Mi"), ("500m", "256Mi")),
-        },
+        "executor": executor(),
         "useStaticCredentials": True,
         "artifactRepository": {"archiveLogs": False, **artifact_repository(store)},
     }

@@ -4,7 +4,7 @@ the platform sets it up, on the real API server.
 The namespace enforces Pod Security ``restricted`` and holds the executor's account,
 Role and token Secret, the ResourceQuota and the LimitRange, built by the same functions
 the Pulumi component uses; Argo's
-controller runs with the chart's executor settings (``components.argo.chart_values``,
+controller runs with the chart's executor settings (``components.argo.executor``,
 which the chart renders into the controller's ConfigMap). The operator's Workflow for a
 workload is submitted; Argo creates the first step's pod, and the API server admits it
 or not. kwok then marks it Running; no container runs, so what a container could read
@@ -66,9 +66,7 @@ def workload_namespace(kube: Kube) -> None:
 def scraper_pod(cluster: ControlPlane, argo: ArgoController) -> Iterator[dict[str, Any]]:
     kube = cluster.kube()
     before = copy.deepcopy(argo.config)
-    argo_config = config.ArgoConfig("argo", "helm", config.ARGO_CHART_VERSION, (NS,), SETTINGS.artifacts)
-    chart = argo_chart.chart_values(argo_config)
-    argo.set_config(executor=chart["executor"])
+    argo.set_config(executor=argo_chart.executor())
     workload_namespace(kube)
     wl = factories.workload(name="pods-check", namespace=NS)
     workflow = factories.workflow(wl)
