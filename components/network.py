@@ -48,6 +48,9 @@ NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on ever
 DNS_NAMESPACE = "kube-system"
 DNS_LABELS = {"k8s-app": "kube-dns"}  # CoreDNS keeps kube-dns's label in kubeadm, kind, GKE, EKS, AKS
 WORKFLOW_POLICY = "agentic-workflows"
+# The API server's endpoints, kept by the API server itself (<namespace>/<name>).
+API_SERVER_SLICE = "default/kubernetes"
+ENDPOINT_SLICE_TYPE = "kubernetes:discovery.k8s.io/v1:EndpointSlice"
 _ALL_FAMILIES = {4: "0.0.0.0/0", 6: "::/0"}
 
 
@@ -228,14 +231,42 @@ def _spec(render: Callable[[ApiServer], list[dict[str, Any]]], index: int, serve
     return raw(render(server)[index]["spec"])
 
 
+class ApiServerSlice(pulumi.CustomResource):
+    """A read of the ``default/kubernetes`` EndpointSlice, through the stack's provider.
+
+    ``EndpointSlice.get`` would do the same read with no inputs, but ``pulumi refresh``
+    then picks up the inputs the Kubernetes provider reports for the object (its
+    ``apiVersion``, ``kind`` and name) and calls the read drifted on every refresh. So the
+    read states those inputs itself; ``endpoints`` and ``ports`` are outputs only.
+
+    Ref: https://www.pulumi.com/docs/iac/concepts/resources/get/
+    """
+
+    endpoints: pulumi.Output[Any]
+    ports: pulumi.Output[Any]
+
+    def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        namespace, slice_name = API_SERVER_SLICE.split("/")
+        props = {
+            "apiVersion": "discovery.k8s.io/v1",
+            "kind": "EndpointSlice",
+            "metadata": {"name": slice_name, "namespace": namespace},
+            "endpoints": None,
+            "ports": None,
+        }
+        read = pulumi.ResourceOptions(id=API_SERVER_SLICE)
+        super().__init__(ENDPOINT_SLICE_TYPE, name, props, pulumi.ResourceOptions.merge(opts, read))
+
+
 class NetworkPolicies(Component):
     """The NetworkPolicies of the platform namespace and of every workload namespace."""
 
     def __init__(self, name: str, config: NetworkConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:network:NetworkPolicies", name, opts)
-        endpoints = k8s.discovery.v1.EndpointSlice.get(
-            self.named("api-server"), "default/kubernetes", opts=self.child()
-        )
+        # Its own options, not the component's ``depends_on``: the slice is always there, and
+        # a read waiting on resources a preview would create is skipped, leaving every
+        # policy's spec unknown (a new workload namespace would seem to change them all).
+        endpoints = ApiServerSlice(self.named("api-server"), opts=pulumi.ResourceOptions(parent=self))
         api_server = pulumi.Output.all(endpoints.endpoints, endpoints.ports).apply(
             lambda parts: api_server_of({"endpoints": parts[0], "ports": parts[1]})
         )

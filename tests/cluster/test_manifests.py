@@ -57,7 +57,7 @@ def manifests() -> list[dict[str, Any]]:
     return [
         _whole_numbers(r.manifest)
         for r in run.resources
-        if r.custom and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE
+        if r.custom and not r.read and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE
     ]
 
 

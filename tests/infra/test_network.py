@@ -239,3 +239,19 @@ def test_policies_wait_for_their_namespaces_and_live_in_their_component(dev_stac
         assert namespace.urn in resource.dependencies, resource.name
         assert dev_stack.ancestors(resource)[0] == "agentic:network:NetworkPolicies"
     assert len(dev_stack.of_type(NETWORK_POLICY)) == 6  # two workload namespaces, four in the platform's
+
+
+def test_the_endpoint_slice_is_read_through_the_stacks_provider(dev_stack: Run) -> None:
+    """A read, never a resource the stack owns, on the cluster the stack names (the real
+    engine reads it through the same provider: tests/cluster/test_pulumi.py)."""
+    (read,) = [r for r in dev_stack.resources if r.read]
+    assert (read.type, read.name) == ("kubernetes:discovery.k8s.io/v1:EndpointSlice", "agentic-network-api-server")
+    # The inputs the provider reports for it on `pulumi refresh`: so refresh finds no drift.
+    assert read.manifest == {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {"name": "kubernetes", "namespace": "default"},
+    }
+    (provider,) = dev_stack.of_type("pulumi:providers:kubernetes")
+    assert read.provider.rsplit("::", 1)[0] == provider.urn
+    assert dev_stack.ancestors(read)[0] == "agentic:network:NetworkPolicies"

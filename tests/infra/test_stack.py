@@ -32,7 +32,9 @@ CLUSTER_SCOPED = {
 
 def built_ins(run: Run) -> list[dict[str, Any]]:
     return [
-        r.manifest for r in run.resources if r.type.startswith("kubernetes:") and not r.type.startswith(NOT_BUILT_IN)
+        r.manifest
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and not r.type.startswith(NOT_BUILT_IN) and not r.read
     ]
 
 
