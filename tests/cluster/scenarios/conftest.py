@@ -1,0 +1,98 @@
+"""The operator on the real control plane, driving AgentWorkloads through Argo's controller.
+
+One platform per session of this package: what the Pulumi program renders for the
+namespaces below, created for real (tests/cluster/platform.py), and Argo's controller
+configured as the chart configures it. ``operator`` is one ``python -m agentic_operator``
+for the ``SHARED`` namespace, logged in with a token of the operator's ServiceAccount
+(the rendered Role is all it may do); tests that start and stop operators of their own use
+``OWN``. The test plays the kubelet and Argo's executor (tests/cluster/executor.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agentic_operator.policy import EmbeddedPolicy
+from testkit.fake_opa import FakeOpa, as_opa
+from testkit.operator_process import ROOT, OperatorProcess
+from tests.cluster.argo import ArgoController
+from tests.cluster.controlplane import ControlPlane
+from tests.cluster.executor import Executor
+from tests.cluster.platform import Platform
+from tests.cluster.scenarios.workloads import Workloads
+
+SYSTEM = "scenarios-system"
+SHARED = "scenarios"
+OWN = "scenarios-own"
+
+
+@dataclass(frozen=True)
+class TokenLogin:
+    """A kubeconfig that logs in with a ServiceAccount's token (testkit's ``Login``)."""
+
+    cluster: ControlPlane
+    token: str
+
+    def kubeconfig(self, path: Path, *, namespace: str) -> Path:
+        return self.cluster.kubeconfig_for(path, token=self.token, namespace=namespace)
+
+
+@pytest.fixture(scope="session")
+def platform(cluster: ControlPlane, argo: ArgoController) -> Platform:
+    rendered = Platform.render(SYSTEM, [SHARED, OWN])
+    rendered.install(cluster)
+    argo.set_config(**rendered.controller_config())
+    return rendered
+
+
+@pytest.fixture(scope="session")
+def policy_url() -> Iterator[str]:
+    """OPA's REST API answering with what policies/ decide.
+
+    A loopback stand-in that evaluates the Rego in-process until the real ``opa run
+    --server`` fixture (branch ``policy``) is on main."""
+    with FakeOpa(as_opa(EmbeddedPolicy(ROOT / "policies"))) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def login(cluster: ControlPlane, platform: Platform) -> TokenLogin:
+    return TokenLogin(cluster, platform.operator_token(cluster))
+
+
+def operator_process(
+    platform: Platform, login: TokenLogin, workdir: Path, policy_url: str, namespace: str
+) -> OperatorProcess:
+    """The operator as the Deployment configures it (its AGENTIC_* environment), here."""
+    env = {k: v for k, v in platform.operator_environment().items() if k.startswith("AGENTIC_")}
+    env["AGENTIC_API_TIMEOUT_SECONDS"] = "10"
+    return OperatorProcess(login, workdir, opa_url=policy_url, namespace=namespace, env=env)
+
+
+@pytest.fixture(scope="session")
+def operator(
+    platform: Platform, login: TokenLogin, policy_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    with operator_process(platform, login, tmp_path_factory.mktemp("operator"), policy_url, SHARED) as running:
+        yield running
+
+
+@pytest.fixture
+def shared(cluster: ControlPlane, platform: Platform, operator: OperatorProcess) -> Iterator[Workloads]:
+    """Workloads in the shared operator's namespace; the operator must survive the test."""
+    yield Workloads(
+        cluster, SHARED, Executor(cluster.kube(), cluster.kube(token=platform.executor_token(cluster, SHARED)), SHARED)
+    )
+    assert operator.alive(), f"the operator died:\n{operator.log()[-3000:]}"
+
+
+@pytest.fixture
+def own(cluster: ControlPlane, platform: Platform) -> Workloads:
+    """Workloads in a namespace no operator watches until the test starts one."""
+    return Workloads(
+        cluster, OWN, Executor(cluster.kube(), cluster.kube(token=platform.executor_token(cluster, OWN)), OWN)
+    )
