@@ -17,17 +17,30 @@ from pathlib import Path
 import pytest
 
 from agentic_operator.policy import EmbeddedPolicy
+from components import operator as operator_component
+from components import template
 from testkit.fake_opa import FakeOpa, as_opa
 from testkit.operator_process import ROOT, OperatorProcess
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane
 from tests.cluster.executor import Executor
 from tests.cluster.platform import Platform
-from tests.cluster.scenarios.workloads import Workloads
+from tests.cluster.scenarios.workloads import Request, Workloads, requests
 
 SYSTEM = "scenarios-system"
 SHARED = "scenarios"
 OWN = "scenarios-own"
+OPERATOR_USER = f"system:serviceaccount:{SYSTEM}:{operator_component.NAME}"
+
+
+def executor_user(namespace: str) -> str:
+    return f"system:serviceaccount:{namespace}:{template.EXECUTOR_SERVICE_ACCOUNT}"
+
+
+def refused(cluster: ControlPlane, namespace: str) -> list[Request]:
+    """What RBAC refused the operator and the namespace's executor, ever."""
+    users = (OPERATOR_USER, executor_user(namespace))
+    return [r for user in users for r in requests(cluster, user) if r.decision != "allow"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,7 @@ def operator_process(
     platform: Platform, login: TokenLogin, workdir: Path, policy_url: str, namespace: str
 ) -> OperatorProcess:
     """The operator as the Deployment configures it (its AGENTIC_* environment), here."""
+    workdir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in platform.operator_environment().items() if k.startswith("AGENTIC_")}
     env["AGENTIC_API_TIMEOUT_SECONDS"] = "10"
     return OperatorProcess(login, workdir, opa_url=policy_url, namespace=namespace, env=env)
@@ -83,11 +97,12 @@ def operator(
 
 @pytest.fixture
 def shared(cluster: ControlPlane, platform: Platform, operator: OperatorProcess) -> Iterator[Workloads]:
-    """Workloads in the shared operator's namespace; the operator must survive the test."""
-    yield Workloads(
-        cluster, SHARED, Executor(cluster.kube(), cluster.kube(token=platform.executor_token(cluster, SHARED)), SHARED)
-    )
+    """Workloads in the shared operator's namespace. After the test: the operator is alive
+    and RBAC refused it (and the executor) nothing, as the API server's audit log says."""
+    executor = Executor(cluster.kube(), cluster.kube(token=platform.executor_token(cluster, SHARED)), SHARED)
+    yield Workloads(cluster, SHARED, executor)
     assert operator.alive(), f"the operator died:\n{operator.log()[-3000:]}"
+    assert not refused(cluster, SHARED), "RBAC refused requests the platform's Roles should allow"
 
 
 @pytest.fixture

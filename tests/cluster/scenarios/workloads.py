@@ -7,6 +7,7 @@ client); the pods' progress is the test's :class:`~tests.cluster.executor.Execut
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from agentic_operator import api, argo, argo_names, pipeline
@@ -142,6 +143,36 @@ class Workloads:
         self.run(name, pipeline.STEP_SCREENSHOTS, reports)
         self.run(name, pipeline.STEP_DOM, reports)
         return self.wait_node(name, pipeline.STEP_GATE, "Running")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the API server's audit log recorded it."""
+
+    verb: str
+    resource: str  # with its subresource: "agentworkloads/status"
+    namespace: str
+    name: str
+    code: int
+    decision: str  # the authorizer's: allow or forbid
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any]) -> Request:
+        ref = event.get("objectRef") or {}
+        resource = "/".join(filter(None, (ref.get("resource", ""), ref.get("subresource", ""))))
+        return cls(
+            verb=event["verb"],
+            resource=resource,
+            namespace=ref.get("namespace", ""),
+            name=ref.get("name", ""),
+            code=int((event.get("responseStatus") or {}).get("code", 0)),
+            decision=(event.get("annotations") or {}).get("authorization.k8s.io/decision", ""),
+        )
+
+
+def requests(cluster: ControlPlane, username: str) -> list[Request]:
+    """Every request ``username`` made, as the API server recorded it."""
+    return [Request.of(e) for e in cluster.audit(username)]
 
 
 def _found(value: dict[str, Any] | None) -> dict[str, Any]:
