@@ -129,6 +129,11 @@ class ControlPlane:
             "--kube-scheduler-binary", str(tool("kube-scheduler")),
             "--kwok-controller-binary", str(tool("kwok")),
             "--kube-audit-policy", str(audit_policy),
+            # One instance of each, and nothing here restarts a process that exits: with
+            # leader election on, the scheduler and controller-manager exit when they cannot
+            # renew their lease while the API server is away (restart_apiserver).
+            "--extra-args", "kube-scheduler=leader-elect=false",
+            "--extra-args", "kube-controller-manager=leader-elect=false",
             "--kubeconfig", str(self.kubeconfig),
             "--wait", f"{int(self.timeout)}s",
             "--timeout", f"{int(self.timeout)}s",
