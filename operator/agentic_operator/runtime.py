@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import kopf
@@ -39,6 +41,8 @@ from agentic_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 registry = kopf.OperatorRegistry()
+PROBE_SECONDS = 5.0  # between API probes while it answers
+PROBE_RETRY_SECONDS = 1.0  # while it does not
 
 
 @dataclass
@@ -48,9 +52,12 @@ class Runtime:
     settings: Settings
     worker: Worker
     metrics: Metrics
+    # A cheap request the API server must answer for the operator to be ready (raises if not).
+    probe: Callable[[], object] = lambda: None
     queue: WorkQueue[Key] = field(default_factory=WorkQueue)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     ready: bool = False
+    api_answers: bool = False  # the last probe's result
 
     async def work(self) -> None:
         while True:
@@ -81,15 +88,35 @@ class Runtime:
             for workload in self.worker.workloads:
                 self.queue.add(key_of(workload))
 
+    async def watch_api(self) -> None:
+        """Probe the API server now and then: /readyz says whether it answered last time.
+
+        A background loop rather than a call per probe: the kubelet gives a probe 1 s by
+        default, and an unreachable server would make every probe wait for its timeout."""
+        while True:
+            try:
+                await asyncio.to_thread(self.probe)
+            except Exception as exc:
+                if self.api_answers:
+                    log.warning("the API server does not answer (%s: %s)", type(exc).__name__, exc)
+                self.api_answers = False
+            else:
+                self.api_answers = True
+            await asyncio.sleep(PROBE_SECONDS if self.api_answers else PROBE_RETRY_SECONDS)
+
     async def serve_http(self) -> None:
-        """/healthz (alive), /readyz (started), /metrics (Prometheus)."""
+        """/healthz (alive), /readyz (started, and the API server answers), /metrics (Prometheus)."""
 
         async def healthz(_: web.Request) -> web.Response:
             alive = bool(self.tasks) and not any(t.done() for t in self.tasks)
             return web.Response(status=200 if alive else 503, text="ok" if alive else "workers stopped")
 
         async def readyz(_: web.Request) -> web.Response:
-            return web.Response(status=200 if self.ready else 503, text="ready" if self.ready else "starting")
+            if not self.ready:
+                return web.Response(status=503, text="starting")
+            if not self.api_answers:
+                return web.Response(status=503, text="the API server does not answer")
+            return web.Response(status=200, text="ready")
 
         async def metrics(_: web.Request) -> web.Response:
             return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
@@ -128,7 +155,9 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
         settings=settings,
         metrics=metrics,
     )
-    return Runtime(settings=settings, worker=worker, metrics=metrics)
+    # Discovery of our own group: needs a valid token, and proves the CRD is served.
+    probe = partial(objects.get_api_resources, api.GROUP, api.VERSION, _request_timeout=settings.api_timeout_seconds)
+    return Runtime(settings=settings, worker=worker, metrics=metrics, probe=probe)
 
 
 def _runtime(memo: Any) -> Runtime:
@@ -152,6 +181,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     runtime.tasks = [asyncio.create_task(runtime.serve_http(), name="http")]
     runtime.tasks += [asyncio.create_task(runtime.work(), name=f"worker-{i}") for i in range(runtime.settings.workers)]
     runtime.tasks.append(asyncio.create_task(runtime.resync(), name="resync"))
+    runtime.tasks.append(asyncio.create_task(runtime.watch_api(), name="api-probe"))
     runtime.ready = True
 
 
