@@ -157,6 +157,27 @@ def test_a_stale_cached_workflow_is_read_fresh_and_forgotten(world: World) -> No
     assert argo.is_owned_by(world.worker.workflows.get(KEY) or {}, workload())
 
 
+def test_a_human_approval_of_a_workflow_gone_from_the_api_ends_the_workload_once() -> None:
+    """The gate's Workflow is deleted and its DELETED event lost (a re-list after 410): the
+    cache still shows it waiting. A human approves; the resume reads it fresh, finds it gone,
+    and the workload fails saying so, instead of raising WorkflowNotFoundError forever."""
+    world = World(StubPolicy({ADMISSION: ALLOW, GATE: Decision(False, ("low confidence",), "stub")}))
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    world.argo_runs()
+    world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "AwaitingApproval"
+    del world.api.objects[("workflows", "team-a", "demo")]  # the cache keeps it
+    approved = workload(annotations={"agentic.dev/approval": "approved", "agentic.dev/approval-by": "alice"})
+    world.submit({**approved, "status": world.status()})
+    world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "Failed" and "was deleted" in world.status()["message"]
+    assert world.worker.workflows.get(KEY) is None
+    writes = world.api.writes()
+    world.worker.reconcile(KEY)
+    assert world.api.writes() == writes  # settled: nothing more to do
+
+
 def test_a_workload_gone_from_the_api_is_dropped_from_the_cache(world: World) -> None:
     world.submit(workload())
     del world.api.objects[("agentworkloads", "team-a", "demo")]  # deleted; the event was missed
