@@ -251,6 +251,8 @@ def test_deleting_the_workload_deletes_its_workflow(cluster: Cluster) -> None:
 def test_metrics_and_health(shared: tuple[Cluster, OperatorProcess], cluster: Cluster) -> None:
     submit(cluster, "counted")
     wait_phase(cluster, "counted", "Pending")
+    # the reconcile is counted when it returns, just after its status write shows
+    cluster.wait_for(lambda: 'agentic_reconciles_total{result="ok"}' in shared[1].metrics())
     text = shared[1].metrics()
     assert shared[1].get("/healthz") == (200, "ok") and shared[1].get("/readyz") == (200, "ready")
     assert 'agentic_reconciles_total{result="ok"}' in text
@@ -293,6 +295,20 @@ def test_status_write_errors_are_retried(cluster: Cluster) -> None:
     submit(cluster, "flaky-status")
     wait_phase(cluster, "flaky-status", "Pending")
     assert cluster.requests(resource="agentworkloads", subresource="status", name="flaky-status", code=500) == 3
+
+
+def test_a_429_is_retried_no_sooner_than_the_api_server_asks(cluster: Cluster) -> None:
+    """API Priority and Fairness answers 429 with Retry-After under load (not on demand on a
+    real server): the status write waits those seconds, then succeeds."""
+    cluster.inject(
+        status=429, retry_after=4, method="PATCH", resource="agentworkloads", subresource="status", name="throttled"
+    )
+    submit(cluster, "throttled")
+    cluster.wait_for(lambda: cluster.requests(resource="agentworkloads", name="throttled", code=429) == 1, timeout=10)
+    time.sleep(2)  # well inside the 4 s asked for: a backoff of its own would have written by now
+    assert cluster.requests(resource="agentworkloads", subresource="status", name="throttled", code=200) == 0
+    wait_phase(cluster, "throttled", "Pending")
+    assert cluster.requests(resource="agentworkloads", subresource="status", name="throttled", code=429) == 1
 
 
 def test_api_timeouts_are_retried(cluster: Cluster) -> None:
