@@ -32,7 +32,7 @@ from aiohttp import web
 
 from agentic_operator import __version__, api, argo_names
 from agentic_operator.decision import Policy
-from agentic_operator.kube import Kube, load_config
+from agentic_operator.kube import Kube, RetryAfter, load_config
 from agentic_operator.metrics import CONTENT_TYPE, Metrics
 from agentic_operator.settings import Settings
 from agentic_operator.worker import Key, Store, Worker, key_of, owner_key
@@ -143,7 +143,8 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
     load_config()
     client = kubernetes.client.ApiClient()
     client.user_agent = f"agentic-operator/{__version__}"  # names us in audit logs
-    objects, core = kubernetes.client.CustomObjectsApi(client), kubernetes.client.CoreV1Api(client)
+    objects = RetryAfter(kubernetes.client.CustomObjectsApi(client))
+    core = RetryAfter(kubernetes.client.CoreV1Api(client))
     workloads, workflows = Store(), Store()
     metrics = Metrics(lambda: list(workloads))
     worker = Worker(

@@ -308,6 +308,7 @@ class Cluster:
         *,
         status: int | None = None,
         delay: float = 0.0,
+        retry_after: int | None = None,
         times: int | None = 1,
         method: str | None = None,
         verb: Wanted = None,
@@ -320,7 +321,7 @@ class Cluster:
 
         Filters left at None match anything; ``subresource=""`` means the object itself.
         The fault applies before the request touches any state. ``times=None``: until
-        ``clear_faults()``.
+        ``clear_faults()``. ``retry_after`` seconds go in the Status and a ``Retry-After`` header.
         """
         wanted = {
             "method": method.upper() if method else None,
@@ -330,7 +331,7 @@ class Cluster:
             "namespace": namespace,
             "name": name,
         }
-        self.emulator.faults.add(Fault(wanted=wanted, status=status, delay=delay, times=times))
+        self.emulator.faults.add(Fault(wanted=wanted, status=status, delay=delay, times=times, retry_after=retry_after))
 
     def clear_faults(self) -> None:
         self.emulator.faults.clear()
