@@ -52,7 +52,7 @@ def test_auto_approved_gate_is_resumed_and_recorded(world: World) -> None:
     assert not argo.workflow_status(wf).suspended
     assert world.status()["phase"] == "Running"
     assert [d["stage"] for d in world.status()["decisions"]] == ["admission", "gate"]
-    assert world.metrics.gate_wait._sum.get() == 300.0
+    assert world.metrics.gate_wait._sum.get() == 0.0  # approved when first seen
 
 
 def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
@@ -61,7 +61,7 @@ def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
     world.worker.reconcile(KEY)
     world.argo_runs()
     outcome = world.worker.reconcile(KEY)
-    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3300.0
+    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3600.0
     assert "replace" not in world.api.writes()
 
 
