@@ -41,8 +41,7 @@ from agentic_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 registry = kopf.OperatorRegistry()
-PROBE_SECONDS = 5.0  # between API probes while it answers
-PROBE_RETRY_SECONDS = 1.0  # while it does not
+PROBE_SECONDS = 2.0  # /readyz asks the API server again when its last answer is older
 
 
 @dataclass
@@ -58,6 +57,8 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     ready: bool = False
     api_answers: bool = False  # the last probe's result
+    probed_at: float = float("-inf")
+    probing: asyncio.Task[None] | None = None
 
     async def work(self) -> None:
         while True:
@@ -88,24 +89,31 @@ class Runtime:
             for workload in self.worker.workloads:
                 self.queue.add(key_of(workload))
 
-    async def watch_api(self) -> None:
-        """Probe the API server now and then: /readyz says whether it answered last time.
+    async def probe_api(self) -> None:
+        """Ask the API server once; /readyz reports the answer from then on."""
+        try:
+            await asyncio.to_thread(self.probe)
+        except Exception as exc:
+            if self.api_answers:
+                log.warning("the API server does not answer (%s: %s)", type(exc).__name__, exc)
+            self.api_answers = False
+        else:
+            self.api_answers = True
+        self.probed_at = asyncio.get_running_loop().time()
 
-        A background loop rather than a call per probe: the kubelet gives a probe 1 s by
-        default, and an unreachable server would make every probe wait for its timeout."""
-        while True:
-            try:
-                await asyncio.to_thread(self.probe)
-            except Exception as exc:
-                if self.api_answers:
-                    log.warning("the API server does not answer (%s: %s)", type(exc).__name__, exc)
-                self.api_answers = False
-            else:
-                self.api_answers = True
-            await asyncio.sleep(PROBE_SECONDS if self.api_answers else PROBE_RETRY_SECONDS)
+    def api_ready(self) -> bool:
+        """Whether the API server answered the last probe; starts another in the background
+        when that one is older than ``PROBE_SECONDS``. A probe costs one discovery request
+        per readiness probe (the kubelet's period), none while nobody asks; it never holds
+        the answer: the kubelet gives /readyz 1 s by default, and an unreachable server
+        would take the client's timeout."""
+        stale = asyncio.get_running_loop().time() - self.probed_at >= PROBE_SECONDS
+        if stale and (self.probing is None or self.probing.done()):
+            self.probing = asyncio.create_task(self.probe_api(), name="api-probe")
+        return self.api_answers
 
     async def serve_http(self) -> None:
-        """/healthz (alive), /readyz (started, and the API server answers), /metrics (Prometheus)."""
+        """/healthz (alive), /readyz (started, and the API server answered), /metrics (Prometheus)."""
 
         async def healthz(_: web.Request) -> web.Response:
             alive = bool(self.tasks) and not any(t.done() for t in self.tasks)
@@ -114,8 +122,8 @@ class Runtime:
         async def readyz(_: web.Request) -> web.Response:
             if not self.ready:
                 return web.Response(status=503, text="starting")
-            if not self.api_answers:
-                return web.Response(status=503, text="the API server does not answer")
+            if not self.api_ready():
+                return web.Response(status=503, text="the API server has not answered")
             return web.Response(status=200, text="ready")
 
         async def metrics(_: web.Request) -> web.Response:
@@ -182,7 +190,6 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     runtime.tasks = [asyncio.create_task(runtime.serve_http(), name="http")]
     runtime.tasks += [asyncio.create_task(runtime.work(), name=f"worker-{i}") for i in range(runtime.settings.workers)]
     runtime.tasks.append(asyncio.create_task(runtime.resync(), name="resync"))
-    runtime.tasks.append(asyncio.create_task(runtime.watch_api(), name="api-probe"))
     runtime.ready = True
 
 
@@ -191,6 +198,8 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     runtime = _runtime(memo)
     runtime.ready = False
     runtime.queue.close()
+    if runtime.probing is not None:
+        runtime.tasks.append(runtime.probing)
     for task in runtime.tasks:
         task.cancel()
     for task in runtime.tasks:
