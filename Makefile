@@ -14,7 +14,7 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 TOOLS_BIN := $(shell hack/tools.sh bin)
 export AGENTIC_TOOLS_BIN ?= $(TOOLS_BIN)
 
-.PHONY: venv tools test lint typecheck unit cluster stack up preview destroy golden bench clean
+.PHONY: venv tools test lint typecheck unit cluster argo-fixtures stack up preview destroy golden bench clean
 
 $(VENV)/.installed: requirements.lock operator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ unit: venv tools
 # The tier on the real control plane alone (also part of `make test`).
 cluster: venv tools
 	$(BIN)/pytest -m cluster
+
+# Record again what Argo's controller writes at each stage (testkit/argo_fixtures/),
+# which the unit tests replay (testkit/argo_sim.py) and the tier compares on every run.
+argo-fixtures: venv tools
+	AGENTIC_RECORD_ARGO=1 $(BIN)/pytest tests/cluster/scenarios/test_lifecycle.py -k "human or failing"
 
 test: lint typecheck unit
 

@@ -144,13 +144,13 @@ def test_status_of_nothing_is_unknown() -> None:
 
 def test_status_while_running_reports_progress_and_current_step() -> None:
     wf = created()
-    for _ in range(3):  # started, scraper running, scraper done
+    for _ in range(2):  # scraper running, scraper done and the extractors running
         wf = argo_sim.advance(wf) or wf
     st = argo.workflow_status(wf)
     assert st.phase == "Running" and not st.suspended and not st.completed
     assert st.current_step == "dom-extractor, screenshot-extractor"
     assert (st.nodes_total, st.nodes_succeeded, st.nodes_running, st.nodes_failed) == (3, 1, 2, 0)
-    assert st.progress == "0/1"  # Argo's own progress string is taken verbatim
+    assert st.progress == "1/3"  # Argo's own progress string is taken verbatim
 
 
 def test_status_at_the_gate_is_suspended_with_the_gate_as_current_step() -> None:
@@ -160,28 +160,43 @@ def test_status_at_the_gate_is_suspended_with_the_gate_as_current_step() -> None
     assert gate.display_name == "approval-gate" and gate.name == "demo.approval-gate"
     assert gate.id == argo_sim.node_id("demo", "demo.approval-gate")
     assert gate.awaiting == pipeline.GATE_OUTPUTS
-    assert gate.started_at == argo_sim.T0
-    assert st.current_step == "approval-gate"
+    assert gate.started_at == "2026-11-26T10:00:05Z"  # as recorded: 5 s after the Workflow was created
+    assert st.current_step == "approval-gate" and st.progress == "3/4"  # the waiting gate counts
 
 
 def test_status_collects_step_outputs_for_the_gate_policy() -> None:
     st = argo.workflow_status(at_gate(reports={"dom-extractor": {"confidence": "0.42", "elements": "7"}}))
     assert st.step_outputs["dom-extractor"] == {"confidence": "0.42", "elements": "7"}
-    assert st.step_outputs["scraper"] == {"pages-fetched": "2", "pages-failed": "0"}
+    assert st.step_outputs["scraper"] == {"pages-fetched": "1", "pages-failed": "0"}
     assert "approval-gate" not in st.step_outputs  # still running: no outputs yet
 
 
-def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> None:
+def key_only(wf: dict[str, Any]) -> dict[str, Any]:
+    """Artifacts as newer controllers record them for templates without a location: the key."""
+    for node in argo.nodes_of(wf).values():
+        for artifact in (node.get("outputs") or {}).get("artifacts") or []:
+            artifact["s3"] = {"key": artifact["s3"]["key"]}
+    return wf
+
+
+def test_artifacts_are_the_full_s3_locations_the_template_declares() -> None:
     st = argo.workflow_status(at_gate())
-    assert (
-        st.artifacts["screenshot-extractor/screenshots"]
-        == "s3://agentic-artifacts/job-demo/screenshot-extractor/screenshots.tgz"
+    assert st.artifacts == {
+        "scraper/pages": "s3://agentic-artifacts/job-demo/scraper/pages.tgz",
+        "screenshot-extractor/images": "s3://agentic-artifacts/job-demo/screenshot-extractor/images.tgz",
+        "dom-extractor/dom": "s3://agentic-artifacts/job-demo/dom-extractor/dom.tgz",
+    }
+
+
+def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> None:
+    st = argo.workflow_status(key_only(at_gate()))
+    assert st.artifacts["screenshot-extractor/images"] == (
+        "s3://agentic-artifacts/job-demo/screenshot-extractor/images.tgz"
     )
-    assert set(st.artifacts) == {"scraper/pages", "screenshot-extractor/screenshots", "dom-extractor/dom"}
 
 
 def test_artifact_bucket_falls_back_to_the_default_then_to_the_key() -> None:
-    wf = at_gate()
+    wf = key_only(at_gate())
     del wf["status"]["artifactRepositoryRef"]
     assert (
         argo.workflow_status(wf, default_bucket="fallback").artifacts["scraper/pages"]
@@ -293,10 +308,18 @@ def test_resume_marks_the_gate_succeeded_with_supplied_outputs() -> None:
     out = argo.resume(wf, node_selector="displayName=approval-gate", outputs=DECISION, now=NOW)
     gate = gate_of(out)
     assert gate["phase"] == "Succeeded" and gate["finishedAt"] == "2026-11-26T12:00:00Z"
-    assert gate["outputs"]["parameters"] == [
-        {"name": "decision", "value": "approved"},
-        {"name": "decided-by", "value": "policy"},
-        {"name": "reason", "value": "confidence 0.97 >= 0.95"},
+    described = {
+        "description": "approved or rejected; synthesis runs only when approved.",
+        "enum": ["approved", "rejected"],
+    }
+    assert gate["outputs"]["parameters"] == [  # Argo copied enum and description from the template
+        {"name": "decision", "value": "approved", **described},
+        {
+            "name": "decided-by",
+            "value": "policy",
+            "description": "Who decided: the gate policy, or the approving human.",
+        },
+        {"name": "reason", "value": "confidence 0.97 >= 0.95", "description": "Why."},
     ]
     assert not argo.workflow_status(out).suspended
 

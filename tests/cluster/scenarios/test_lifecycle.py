@@ -11,6 +11,7 @@ import time
 
 from agentic_operator import api, pipeline
 from tests.cluster.controlplane import wait_for
+from tests.cluster.scenarios import recorder
 from tests.cluster.scenarios.workloads import LOW_CONFIDENCE, Workloads, condition
 
 ARTIFACTS = {
@@ -46,13 +47,25 @@ def test_auto_approved_to_succeeded_with_the_artifact_map(shared: Workloads) -> 
 
 def test_gate_denied_then_approved_by_a_human(shared: Workloads) -> None:
     """Low confidence: the gate policy defers, the workload waits at Argo's suspended gate;
-    a human's annotation resumes it with their name in the gate's outputs."""
+    a human's annotation resumes it with their name in the gate's outputs. What Argo wrote
+    at each stage is checked against (or recorded as) testkit/argo_fixtures."""
+    test = "test_gate_denied_then_approved_by_a_human"
     shared.submit("human-yes")
-    shared.to_gate("human-yes", LOW_CONFIDENCE)
+    shared.executor.pod("human-yes", pipeline.STEP_SCRAPER)
+    shared.wait_node("human-yes", pipeline.STEP_SCRAPER, "Running")
+    recorder.stage("scraper-running", shared.workflow("human-yes"), test=test)
+    shared.run("human-yes", pipeline.STEP_SCRAPER)
+    for step in (pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM):
+        shared.executor.pod("human-yes", step)
+        shared.wait_node("human-yes", step, "Running")
+    recorder.stage("extractors-running", shared.workflow("human-yes"), test=test)
+    shared.run("human-yes", pipeline.STEP_SCREENSHOTS)
+    shared.run("human-yes", pipeline.STEP_DOM, LOW_CONFIDENCE)
     st = shared.wait_phase("human-yes", "AwaitingApproval")
     assert condition(st, "Approved")["reason"] == "AwaitingHuman" and st["suspended"] is True
     assert "below the auto-approve threshold" in condition(st, "Approved")["message"]
     assert shared.node("human-yes", pipeline.STEP_GATE)["phase"] == "Running"  # type: ignore[index]
+    recorder.stage("gate", shared.workflow("human-yes"), test=test)
 
     shared.decide("human-yes")
     st = shared.wait_condition("human-yes", "Approved", "True")
@@ -62,9 +75,13 @@ def test_gate_denied_then_approved_by_a_human(shared: Workloads) -> None:
         "decided-by": api.human_source("alice"),
         "reason": "approved in a test",
     }
+    shared.executor.pod("human-yes", pipeline.STEP_SYNTHESIS)
+    shared.wait_node("human-yes", pipeline.STEP_SYNTHESIS, "Running")
+    recorder.stage("resumed", shared.workflow("human-yes"), test=test)
     shared.run("human-yes", pipeline.STEP_SYNTHESIS)
     st = shared.wait_phase("human-yes", "Succeeded")
     assert [d["stage"] for d in st["decisions"]] == ["admission", "gate", "human"]
+    recorder.stage("succeeded", shared.workflow("human-yes"), test=test)
 
 
 def test_rejected_by_a_human_argo_stops_and_synthesis_never_runs(shared: Workloads) -> None:
@@ -83,6 +100,7 @@ def test_rejected_by_a_human_argo_stops_and_synthesis_never_runs(shared: Workloa
     assert not [p for p in shared.pods("human-no") if p.endswith(pipeline.STEP_SYNTHESIS) or "-synthesis-" in p]
     st = shared.wait_status("human-no", lambda s: s.get("argoPhase") == "Failed", what="Argo's Failed mirrored")
     assert st["phase"] == "Rejected"  # a stop we asked for is not a failure
+    recorder.stage("stopped", workflow, test="test_rejected_by_a_human_argo_stops_and_synthesis_never_runs")
 
 
 def test_no_decision_in_time_rejects_and_stops(shared: Workloads) -> None:
@@ -103,13 +121,15 @@ def test_a_failing_agent_step_fails_the_workload(shared: Workloads) -> None:
     shared.submit("breaks")
     shared.run("breaks", pipeline.STEP_SCRAPER, exit_code=1)
     st = shared.wait_phase("breaks", "Failed")
-    assert st["argoPhase"] == "Failed" and "Workflow Failed" in st["message"]
+    assert st["argoPhase"] == "Failed"
+    assert st["message"].startswith("Workflow Failed")
     node = shared.node("breaks", pipeline.STEP_SCRAPER)
     assert node is not None and node["phase"] == "Failed" and "exit code 1" in node["message"]
     for step in (pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM, pipeline.STEP_GATE, pipeline.STEP_SYNTHESIS):
         after = shared.node("breaks", step)  # Argo's record of a task whose dependency failed
         assert after is not None and (after["type"], after["phase"]) == ("Skipped", "Omitted"), after
     assert len(shared.pods("breaks")) == 1  # the scraper's: nothing after it ran
+    recorder.stage("failed", shared.workflow("breaks"), test="test_a_failing_agent_step_fails_the_workload")
 
 
 def test_admission_denied_makes_no_workflow(shared: Workloads) -> None:

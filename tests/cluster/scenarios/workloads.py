@@ -138,11 +138,14 @@ class Workloads:
             self.wait_node(name, step, "Succeeded")
 
     def to_gate(self, name: str, reports: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
-        """Run the steps before the gate; the gate node once Argo suspends there."""
+        """Run the steps before the gate; the gate node once Argo reached it (an approving
+        policy may have resumed it by then)."""
         self.run(name, pipeline.STEP_SCRAPER, reports)
         self.run(name, pipeline.STEP_SCREENSHOTS, reports)
         self.run(name, pipeline.STEP_DOM, reports)
-        return self.wait_node(name, pipeline.STEP_GATE, "Running")
+        return _found(
+            wait_for(lambda: self.node(name, pipeline.STEP_GATE), timeout=TIMEOUT, what=f"Argo at {name}'s gate")
+        )
 
 
 @dataclass(frozen=True)
