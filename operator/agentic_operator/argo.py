@@ -231,6 +231,9 @@ class WorkflowStatus:
     step_outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     offloaded: bool = False
     nodes_error: str | None = None
+    # Why each failed step failed (displayName -> its node's message): a Workflow failed by
+    # a step carries no message of its own, e.g. scraper: "main: Error (exit code 1)".
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -286,7 +289,8 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
     attempts = _attempts(nodes)
     steps = [n for i, n in nodes.items() if n.get("type") in _STEP_TYPES and i not in attempts]
     count = {p: sum(1 for n in steps if n.get("phase") == p) for p in ("Succeeded", "Running")}
-    failed = sum(1 for n in steps if n.get("phase") in ("Failed", "Error"))
+    failed_nodes = [n for n in steps if n.get("phase") in ("Failed", "Error")]
+    failed = len(failed_nodes)
 
     suspend_nodes = tuple(
         SuspendNode(
@@ -356,6 +360,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
         step_outputs=outputs,
         offloaded=offloaded,
         nodes_error=nodes_error,
+        failures={_text(n.get("displayName")): _text(n.get("message")) for n in failed_nodes},
     )
 
 

@@ -379,7 +379,8 @@ def _with_workflow(
         if wf.phase == "Succeeded":
             draft.phase("Succeeded", "Workflow succeeded")
         else:
-            draft.phase("Failed", f"Workflow {wf.phase}: {wf.message or 'no message'}", warning=True)
+            why = wf.message or "; ".join(f"{step}: {message}" for step, message in sorted(wf.failures.items()))
+            draft.phase("Failed", f"Workflow {wf.phase}: {why or 'no message'}", warning=True)
         if wf.finished_at:
             status["finishedAt"] = wf.finished_at
         return

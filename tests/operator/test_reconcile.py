@@ -191,7 +191,8 @@ def test_workflow_failed_or_error_is_failed(argo_phase: str) -> None:
     plan = plan_for(wl, wf)
     assert plan.status["phase"] == "Failed" and plan.status["argoPhase"] == argo_phase
     assert cond(plan, "Ready") == ("False", "Failed")
-    assert plan.status["message"] == f"Workflow {argo_phase}: no message"  # Argo's, as recorded
+    # Argo's Workflow carries no message when a step failed: the failed step's says why
+    assert plan.status["message"] == f"Workflow {argo_phase}: scraper: main: Error (exit code 1)"
 
 
 def test_someone_elses_workflow_is_a_clear_failure() -> None:

@@ -122,7 +122,7 @@ def test_a_failing_agent_step_fails_the_workload(shared: Workloads) -> None:
     shared.run("breaks", pipeline.STEP_SCRAPER, exit_code=1)
     st = shared.wait_phase("breaks", "Failed")
     assert st["argoPhase"] == "Failed"
-    assert st["message"].startswith("Workflow Failed")
+    assert st["message"] == "Workflow Failed: scraper: main: Error (exit code 1)"  # Argo's Workflow says nothing
     node = shared.node("breaks", pipeline.STEP_SCRAPER)
     assert node is not None and node["phase"] == "Failed" and "exit code 1" in node["message"]
     for step in (pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM, pipeline.STEP_GATE, pipeline.STEP_SYNTHESIS):
