@@ -10,7 +10,8 @@ for the ``SHARED`` namespace, logged in with a token of the operator's ServiceAc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,13 +86,23 @@ def login(cluster: ControlPlane, platform: Platform) -> TokenLogin:
 
 
 def operator_process(
-    platform: Platform, login: TokenLogin, workdir: Path, policy_url: str, namespace: str
+    platform: Platform,
+    login: TokenLogin,
+    workdir: Path,
+    policy_url: str,
+    namespace: str,
+    *,
+    python: tuple[str, ...] = (sys.executable,),
+    env: Mapping[str, str] | None = None,
 ) -> OperatorProcess:
-    """The operator as the Deployment configures it (its AGENTIC_* environment), here."""
+    """The operator as the Deployment configures it (its AGENTIC_* environment), here;
+    ``python`` and ``env`` run it as bundled mode does."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in platform.operator_environment().items() if k.startswith("AGENTIC_")}
-    env["AGENTIC_API_TIMEOUT_SECONDS"] = "10"
-    return OperatorProcess(login, workdir, opa_url=policy_url, namespace=namespace, env=env)
+    deployment = {k: v for k, v in platform.operator_environment().items() if k.startswith("AGENTIC_")}
+    deployment["AGENTIC_API_TIMEOUT_SECONDS"] = "10"
+    return OperatorProcess(
+        login, workdir, opa_url=policy_url, namespace=namespace, python=python, env={**deployment, **(env or {})}
+    )
 
 
 @pytest.fixture(scope="session")
