@@ -275,7 +275,8 @@ class Cluster:
         return result
 
     def delete(self, resource: str, namespace: str | None, name: str, **options: Any) -> dict[str, Any]:
-        """``options`` are DeleteOptions, e.g. ``propagationPolicy="Orphan"``, ``preconditions={...}``."""
+        """``options`` are DeleteOptions, e.g. ``preconditions={...}``: a Status when deleted, the
+        object when finalizers hold it."""
         result: dict[str, Any] = self.request("DELETE", self.resource(resource).path(namespace, name), options)
         return result
 

@@ -222,9 +222,7 @@ class Emulator(kmock.KubernetesScaffold):
             case "patch":
                 obj = store.patch(res, ns, name, body, raw.content_type, sub)
             case "delete":
-                options = dict(body) if isinstance(body, dict) else {}  # DeleteOptions, if any
-                if "propagationPolicy" in raw.query:
-                    options["propagationPolicy"] = raw.query["propagationPolicy"]
+                options = dict(body) if isinstance(body, dict) else {}  # DeleteOptions (preconditions), if any
                 obj = store.delete(res, ns, name, options)
             case _:
                 raise status.error(405, f"{raw.method} is not supported on {raw.path}")
