@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from agentic_contract import pipeline
 
-from agentic_operator import argo, pipeline
+from agentic_operator import argo
 from agentic_operator.timestamps import format_time, parse_time
 
 FIXTURES = Path(__file__).parent / "argo_fixtures"

@@ -3,7 +3,7 @@
 It runs as Argo's installation would (its ConfigMap in its namespace, watching Workflows
 in every namespace), with the admin's kubeconfig standing in for its ClusterRole, and
 leader election off (one instance). Its ConfigMap can be changed while it runs: the
-controller watches it (e.g. ``templateReferencing: Strict`` for one scenario).
+controller watches it (e.g. ``workflowRestrictions: {templateReferencing: Strict}``).
 
 It creates real pods, which the scheduler binds to kwok's nodes and kwok marks Running;
 no container runs, so no executor reports outputs or finishes a pod. A test plays those
@@ -23,9 +23,9 @@ from typing import Any
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from testkit.tools import argo_crds, tool
 from tests.cluster.controlplane import ControlPlane, free_port, wait_for
 from tests.cluster.kube import Kube
-from tests.tools import argo_crds, tool
 
 NAMESPACE = "argo"
 CONFIGMAP = "workflow-controller-configmap"
@@ -62,10 +62,26 @@ def established(kube: Kube, name: str) -> bool:
 
 
 class ArgoController:
-    """``workflow-controller`` as a process; its log in ``workdir``."""
+    """``workflow-controller`` as a process; its log in ``workdir``.
 
-    def __init__(self, cluster: ControlPlane, workdir: Path, *, config: Mapping[str, Any] | None = None) -> None:
+    A test that needs a controller of its own (a setting the session's must not have, or
+    an environment variable such as ``MAX_WORKFLOW_SIZE``) gives it its own ``configmap``
+    and an ``instanceID`` in its config: it then handles only Workflows labelled
+    ``workflows.argoproj.io/controller-instanceid`` with that id, and the session's
+    controller only Workflows without the label.
+    """
+
+    def __init__(
+        self,
+        cluster: ControlPlane,
+        workdir: Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        configmap: str = CONFIGMAP,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.cluster, self.workdir = cluster, workdir
+        self.configmap, self.env = configmap, dict(env or {})
         # Its /healthz port (6060) is hard-coded: several controllers on one machine (other
         # sessions) would share it. Readiness is read from its metrics, on a port of its own.
         self.metrics_port = free_port()
@@ -88,14 +104,14 @@ class ArgoController:
             str(tool("workflow-controller")),
             "--kubeconfig", str(self.cluster.kubeconfig),
             "--namespace", NAMESPACE,
-            "--configmap", CONFIGMAP,
+            "--configmap", self.configmap,
             "--loglevel", "info",
             "--log-format", "text",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 args,
-                env={**os.environ, **CONTROLLER_ENV},
+                env={**os.environ, **CONTROLLER_ENV, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -119,7 +135,7 @@ class ArgoController:
 
     def _write_config(self, kube: Kube, *, create: bool) -> None:
         data = {key: value if isinstance(value, str) else yaml.safe_dump(value) for key, value in self.config.items()}
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE}}
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": self.configmap, "namespace": NAMESPACE}}
         if create:
             try:
                 kube.create({**body, "data": data})
@@ -128,7 +144,7 @@ class ArgoController:
                 if exc.status != 409:
                     raise
         kube.patch(
-            "v1", "ConfigMap", CONFIGMAP, [{"op": "replace", "path": "/data", "value": data}], namespace=NAMESPACE
+            "v1", "ConfigMap", self.configmap, [{"op": "replace", "path": "/data", "value": data}], namespace=NAMESPACE
         )
 
     def _healthy(self) -> bool:

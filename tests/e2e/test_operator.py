@@ -5,7 +5,8 @@ absence run on the real control plane (tests/cluster/scenarios). What stays here
 500, a 409, a 429 with Retry-After or a held response at one particular request, which
 only the emulated API server (testkit/apiserver) serves on demand. The operator is the
 real `python -m agentic_operator`; Argo is replayed from what its controller wrote
-(testkit/argo_sim.py); OPA is a loopback stand-in answering with what policies/ decide.
+(testkit/argo_sim.py); OPA is the real one on loopback, loaded as the sidecar loads
+policies/ (the session's ``opa``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import NotFoundException
 
-from agentic_operator import api, argo, pipeline
-from agentic_operator.policy import EmbeddedPolicy
+from agentic_contract import pipeline
+from agentic_operator import api, argo
 from testkit.apiserver.cluster import Cluster
 from testkit.factories import workload
-from testkit.fake_opa import Answer, FakeOpa, as_opa
-from testkit.operator_process import ROOT, ArgoPlayer, OperatorProcess
+from testkit.opa import OpaServer
+from testkit.operator_process import ArgoPlayer, OperatorProcess
 
 pytestmark = pytest.mark.e2e
 NS = "team-a"
@@ -34,18 +35,6 @@ TEMPLATE = {
 }
 
 
-@pytest.fixture(scope="module")
-def answer() -> Answer:
-    """OPA's answers, computed from the real policies/ in-process."""
-    return as_opa(EmbeddedPolicy(ROOT / "policies"))
-
-
-@pytest.fixture(scope="module")
-def opa(answer: Answer) -> Iterator[FakeOpa]:
-    with FakeOpa(answer) as server:
-        yield server
-
-
 def make_cluster() -> Cluster:
     cluster = Cluster(namespaces=(NS,), timeout=10).start()
     cluster.create("workflowtemplates", NS, TEMPLATE)
@@ -53,7 +42,7 @@ def make_cluster() -> Cluster:
 
 
 @pytest.fixture(scope="module")
-def shared(opa: FakeOpa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
+def shared(opa: OpaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
     cluster = make_cluster()
     try:
         with OperatorProcess(cluster, tmp_path_factory.mktemp("operator"), opa_url=opa.url) as operator:

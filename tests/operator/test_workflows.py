@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from agentic_operator import argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import argo
 from agentic_operator.workflows import (
     TemplateNotFoundError,
     WorkflowConflictError,

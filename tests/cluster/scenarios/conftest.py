@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from agentic_operator.policy import EmbeddedPolicy
 from components import operator as operator_component
 from components import template
-from testkit.fake_opa import FakeOpa, as_opa
-from testkit.operator_process import ROOT, OperatorProcess
+from testkit.opa import OpaServer
+from testkit.operator_process import OperatorProcess
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane
 from tests.cluster.executor import Executor
@@ -71,13 +70,9 @@ def platform(cluster: ControlPlane, argo: ArgoController) -> Platform:
 
 
 @pytest.fixture(scope="session")
-def policy_url() -> Iterator[str]:
-    """OPA's REST API answering with what policies/ decide.
-
-    A loopback stand-in that evaluates the Rego in-process until the real ``opa run
-    --server`` fixture (branch ``policy``) is on main."""
-    with FakeOpa(as_opa(EmbeddedPolicy(ROOT / "policies"))) as server:
-        yield server.url
+def policy_url(opa: OpaServer) -> str:
+    """The real OPA (``opa run --server``), loaded as the operator's sidecar loads policies/."""
+    return opa.url
 
 
 @pytest.fixture(scope="session")

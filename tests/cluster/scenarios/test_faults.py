@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 from testkit.operator_process import OperatorProcess
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.scenarios.workloads import Workloads

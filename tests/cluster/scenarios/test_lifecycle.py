@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 
-from agentic_operator import api, pipeline
+from agentic_contract import pipeline
+
+from agentic_operator import api
 from tests.cluster.controlplane import wait_for
 from tests.cluster.scenarios import recorder
 from tests.cluster.scenarios.workloads import LOW_CONFIDENCE, Workloads, condition

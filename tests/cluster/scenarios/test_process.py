@@ -11,10 +11,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agentic_operator.policy import EmbeddedPolicy
 from components.bundle import operator_source
-from testkit.fake_opa import FakeOpa, as_opa
-from testkit.operator_process import ROOT, OperatorProcess, free_port
+from testkit.opa import OpaServer
+from testkit.operator_process import OperatorProcess
+from testkit.processes import free_port
 from tests.cluster.platform import Platform
 from tests.cluster.scenarios.conftest import OPERATOR_USER, OWN, TokenLogin, operator_process
 from tests.cluster.scenarios.workloads import LOW_CONFIDENCE, Workloads, condition
@@ -61,7 +61,7 @@ def test_opa_unreachable_fails_closed_then_recovers(
         admitted = condition(st, "Admitted")
         assert admitted["reason"] == "PolicyUnavailable" and "unreachable" in admitted["message"].lower()
         assert st["phase"] == "Pending" and own.workflow("opa-down") is None
-        with FakeOpa(as_opa(EmbeddedPolicy(ROOT / "policies")), port=port):
+        with OpaServer(workdir=tmp_path / "opa", port=port):
             st = own.wait_condition("opa-down", "Admitted", "True")
             assert st["argoWorkflow"]["name"] == "opa-down" and own.workflow("opa-down") is not None
 

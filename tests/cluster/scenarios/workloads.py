@@ -10,7 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import api, argo, argo_names, pipeline
+from agentic_contract import pipeline
+
+from agentic_operator import api, argo, argo_names
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.executor import Executor
 
