@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,15 +58,18 @@ class Executor:
         self.admin, self.executor, self.namespace = admin, executor, namespace
 
     def pod(self, workflow: str, step: str, *, timeout: float = 60) -> dict[str, Any]:
-        """The step's pod once kwok runs it (node name ``<workflow>.<step>``)."""
+        """The step's running pod once kwok runs it: node ``<workflow>.<step>``, or its
+        latest attempt ``<workflow>.<step>(<n>)`` under a retryStrategy."""
+        attempt = re.compile(re.escape(f"{workflow}.{step}") + r"(\((\d+)\))?")
 
         def running() -> dict[str, Any] | None:
             pods = self.admin.objects(
                 "v1", "Pod", namespace=self.namespace, label_selector=f"{LABEL_WORKFLOW}={workflow}"
             )
             for pod in pods:
-                if pod["metadata"]["annotations"].get(ANNOTATION_NODE_NAME) == f"{workflow}.{step}":
-                    return pod if pod["status"].get("phase") == "Running" else None
+                name = pod["metadata"]["annotations"].get(ANNOTATION_NODE_NAME, "")
+                if attempt.fullmatch(name) and pod["status"].get("phase") == "Running":
+                    return pod
             return None
 
         found = wait_for(running, timeout=timeout, what=f"the pod of {workflow}.{step} to run")

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentic_contract import pipeline
-
 from agentic_operator import api, argo, argo_names
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.executor import Executor
@@ -112,9 +111,20 @@ class Workloads:
             (n for n in argo.nodes_of(self.workflow(name) or {}).values() if n.get("displayName") == step), None
         )
 
-    def wait_node(self, name: str, step: str, phase: str, *, timeout: float = TIMEOUT) -> dict[str, Any]:
+    def pod_node(self, name: str, step: str) -> dict[str, Any] | None:
+        """The node of the step's pod: the step's own, or its latest attempt under a Retry node."""
+        node = self.node(name, step)
+        if node is None or node.get("type") != "Retry" or not node.get("children"):
+            return node
+        return argo.nodes_of(self.workflow(name) or {}).get(node["children"][-1])
+
+    def wait_node(
+        self, name: str, step: str, phase: str, *, pod: bool = False, timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
+        """Argo's node of ``step`` (``pod``: of its pod, the latest attempt) in ``phase``."""
+
         def reached() -> dict[str, Any] | None:
-            node = self.node(name, step)
+            node = self.pod_node(name, step) if pod else self.node(name, step)
             return node if node is not None and node.get("phase") == phase else None
 
         return _found(wait_for(reached, timeout=timeout, what=f"Argo's node {name}.{step} {phase}"))
