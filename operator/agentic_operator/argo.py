@@ -391,8 +391,8 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
     )
     suspended = phase == "Running" and (spec.get("suspend") is True or bool(suspend_nodes))
 
-    active = sorted(
-        (n for n in steps if n.get("phase") in _ACTIVE and n.get("type") != "Retry"),
+    active = sorted(  # a Retry node stands for its attempts (which are not steps)
+        (n for n in steps if n.get("phase") in _ACTIVE),
         key=lambda n: (_text(n.get("startedAt")), _text(n.get("displayName"))),
     )
     if suspend_nodes:
