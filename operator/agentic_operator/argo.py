@@ -290,6 +290,16 @@ def _attempts(nodes: Mapping[str, Mapping[str, Any]]) -> set[str]:
     }
 
 
+def _failure(node: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Why a step failed: its node's message; for a Retry node, its last attempt's (the
+    cause, e.g. "main: Error (exit code 1)") before its own ("retryStrategy.expression
+    evaluated to false")."""
+    message = _text(node.get("message"))
+    children = [c for c in _list(node.get("children")) if isinstance(c, str)] if node.get("type") == "Retry" else []
+    cause = _text(_dict(nodes.get(children[-1])).get("message")) if children else ""
+    return "; ".join(m for m in (cause, message) if m)
+
+
 def _supplied(param: Mapping[str, Any]) -> bool:
     return "supplied" in _dict(param.get("valueFrom"))
 
@@ -441,7 +451,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
         step_outputs=outputs,
         offloaded=offloaded,
         nodes_error=nodes_error,
-        failures={_text(n.get("displayName")): _text(n.get("message")) for n in failed_nodes},
+        failures={_text(n.get("displayName")): _failure(n, nodes) for n in failed_nodes},
     )
 
 

@@ -193,7 +193,9 @@ def test_workflow_failed_or_error_is_failed(argo_phase: str) -> None:
     assert plan.status["phase"] == "Failed" and plan.status["argoPhase"] == argo_phase
     assert cond(plan, "Ready") == ("False", "Failed")
     # Argo's Workflow carries no message when a step failed: the failed step's says why
-    assert plan.status["message"] == f"Workflow {argo_phase}: scraper: main: Error (exit code 1)"
+    assert plan.status["message"] == (
+        f"Workflow {argo_phase}: scraper: main: Error (exit code 1); retryStrategy.expression evaluated to false"
+    )
 
 
 def test_someone_elses_workflow_is_a_clear_failure() -> None:
