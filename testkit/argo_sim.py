@@ -27,14 +27,15 @@ or the recording's, which starts at :data:`T0`).
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from agentic_contract import pipeline
 
+from agentic_contract import pipeline
 from agentic_operator import argo
 from agentic_operator.timestamps import format_time, parse_time
 
@@ -50,6 +51,7 @@ DEFAULT_REPORTS: dict[str, dict[str, str]] = {
     pipeline.STEP_DOM: {"confidence": "1.00", "elements": "24"},
     pipeline.STEP_SYNTHESIS: {},
 }
+_ATTEMPT = re.compile(r"\(\d+\)$")  # an attempt's displayName: "scraper(0)"
 _TIMES = ("startedAt", "finishedAt", "creationTimestamp", "lastTransitionTime", "time")
 
 
@@ -243,10 +245,11 @@ def advance(
     if job != name:
         recording = _rekeyed(recording, name, job)
     status = recording["status"]
-    steps = _steps(recording)
-    for step, values in {**DEFAULT_REPORTS, **(reports or {})}.items():
-        if step in steps and steps[step].get("phase") == "Succeeded":
-            _report(steps[step], values)
+    values = {**DEFAULT_REPORTS, **(reports or {})}
+    for node in argo.nodes_of(recording).values():  # a step's node, and its attempts' under a retryStrategy
+        step = _ATTEMPT.sub("", node.get("displayName", ""))
+        if step in values and node.get("phase") == "Succeeded":
+            _report(node, values[step])
     current_gate = _steps(wf).get(pipeline.STEP_GATE)
     if current_gate is not None and current_gate.get("phase") == "Succeeded":
         argo.nodes_of(recording)[current_gate["id"]].update(copy.deepcopy(current_gate))  # as the operator resumed it

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 from agentic_contract import pipeline
-
 from agentic_operator import api
 from tests.cluster.controlplane import wait_for
 from tests.cluster.scenarios import recorder
@@ -31,6 +30,9 @@ def test_auto_approved_to_succeeded_with_the_artifact_map(shared: Workloads) -> 
     assert condition(st, "Admitted")["reason"] == "PolicyAllowed" and st["argoWorkflow"]["name"] == "auto"
     workflow = shared.workflow("auto")
     assert workflow is not None and workflow["metadata"]["ownerReferences"][0]["uid"] == uid
+    shared.executor.pod("auto", pipeline.STEP_SCRAPER)
+    st = shared.wait_status("auto", lambda s: s.get("currentStep") == pipeline.STEP_SCRAPER, what="the scraper running")
+    assert (st["phase"], st["argoPhase"], st["suspended"]) == ("Running", "Running", False)
 
     shared.to_gate("auto")
     st = shared.wait_condition("auto", "Approved", "True")
@@ -54,12 +56,12 @@ def test_gate_denied_then_approved_by_a_human(shared: Workloads) -> None:
     test = "test_gate_denied_then_approved_by_a_human"
     shared.submit("human-yes")
     shared.executor.pod("human-yes", pipeline.STEP_SCRAPER)
-    shared.wait_node("human-yes", pipeline.STEP_SCRAPER, "Running")
+    shared.wait_node("human-yes", pipeline.STEP_SCRAPER, "Running", pod=True)
     recorder.stage("scraper-running", shared.workflow("human-yes"), test=test)
     shared.run("human-yes", pipeline.STEP_SCRAPER)
     for step in (pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM):
         shared.executor.pod("human-yes", step)
-        shared.wait_node("human-yes", step, "Running")
+        shared.wait_node("human-yes", step, "Running", pod=True)
     recorder.stage("extractors-running", shared.workflow("human-yes"), test=test)
     shared.run("human-yes", pipeline.STEP_SCREENSHOTS)
     shared.run("human-yes", pipeline.STEP_DOM, LOW_CONFIDENCE)
@@ -78,7 +80,7 @@ def test_gate_denied_then_approved_by_a_human(shared: Workloads) -> None:
         "reason": "approved in a test",
     }
     shared.executor.pod("human-yes", pipeline.STEP_SYNTHESIS)
-    shared.wait_node("human-yes", pipeline.STEP_SYNTHESIS, "Running")
+    shared.wait_node("human-yes", pipeline.STEP_SYNTHESIS, "Running", pod=True)
     recorder.stage("resumed", shared.workflow("human-yes"), test=test)
     shared.run("human-yes", pipeline.STEP_SYNTHESIS)
     st = shared.wait_phase("human-yes", "Succeeded")
@@ -124,8 +126,12 @@ def test_a_failing_agent_step_fails_the_workload(shared: Workloads) -> None:
     shared.run("breaks", pipeline.STEP_SCRAPER, exit_code=1)
     st = shared.wait_phase("breaks", "Failed")
     assert st["argoPhase"] == "Failed"
-    assert st["message"] == "Workflow Failed: scraper: main: Error (exit code 1)"  # Argo's Workflow says nothing
-    node = shared.node("breaks", pipeline.STEP_SCRAPER)
+    # Argo's Workflow says nothing: the step's last attempt says why, its Retry node why no more
+    assert (
+        st["message"]
+        == "Workflow Failed: scraper: main: Error (exit code 1); retryStrategy.expression evaluated to false"
+    )
+    node = shared.pod_node("breaks", pipeline.STEP_SCRAPER)
     assert node is not None and node["phase"] == "Failed" and "exit code 1" in node["message"]
     for step in (pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM, pipeline.STEP_GATE, pipeline.STEP_SYNTHESIS):
         after = shared.node("breaks", step)  # Argo's record of a task whose dependency failed
