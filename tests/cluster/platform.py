@@ -7,8 +7,8 @@ exactly these are created on the real API server:
 
 - the AgentWorkload CRD and the namespaces (with their Pod Security labels);
 - per workload namespace: the executor ServiceAccount, its Role and RoleBinding, the
-  artifact Secret and the ``visual-analysis-template`` WorkflowTemplate
-  (components/workloads.py, components/template.py);
+  artifact Secret, the agent's ConfigMaps and the ``visual-analysis-template``
+  WorkflowTemplate (components/workloads.py, components/template.py);
 - the operator's ServiceAccount with its Role and RoleBinding in each workload namespace
   (components/operator.py): the token the operator process logs in with has these
   rights and nothing more.
@@ -42,6 +42,7 @@ SERVICE_ACCOUNT = f"{_K8S}core/v1:ServiceAccount"
 ROLE = f"{_K8S}rbac.authorization.k8s.io/v1:Role"
 ROLE_BINDING = f"{_K8S}rbac.authorization.k8s.io/v1:RoleBinding"
 SECRET = f"{_K8S}core/v1:Secret"
+CONFIGMAP = f"{_K8S}core/v1:ConfigMap"
 WORKFLOW_TEMPLATE = f"{_K8S}argoproj.io/v1alpha1:WorkflowTemplate"
 DEPLOYMENT = f"{_K8S}apps/v1:Deployment"
 HELM_RELEASE = f"{_K8S}helm.sh/v3:Release"
@@ -101,7 +102,8 @@ class Platform:
         return [m for m in self.manifests(NAMESPACE) if _name(m) in wanted]
 
     def executor_objects(self) -> list[dict[str, Any]]:
-        """ServiceAccount, Role, RoleBinding and artifact Secret of every workload namespace."""
+        """Of every workload namespace: the executor's ServiceAccount, Role and RoleBinding,
+        the artifact Secret, and the agent's ConfigMaps (its policy data, its bundled source)."""
         account = template.EXECUTOR_SERVICE_ACCOUNT
         namespaces = self.workload_namespaces
         return [
@@ -109,6 +111,8 @@ class Platform:
             *self._in(ROLE, namespaces, account),
             *self._in(ROLE_BINDING, namespaces, account),
             *self._in(SECRET, namespaces, template.ARTIFACT_SECRET),
+            *self._in(CONFIGMAP, namespaces, template.AGENT_POLICY_CONFIGMAP),
+            *self._in(CONFIGMAP, namespaces, template.AGENT_SOURCE_CONFIGMAP),
         ]
 
     def workflow_templates(self) -> list[dict[str, Any]]:
