@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import difflib
 import os
+import subprocess
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from testkit import argo_sim
+from testkit.tools import SCRIPT
 
 RECORD = os.environ.get("AGENTIC_RECORD_ARGO") == "1"
+
+
+def argo_version() -> str:
+    """The controller's pin, as hack/tools.sh lists it (its one home)."""
+    listing = subprocess.run([str(SCRIPT), "list"], capture_output=True, text=True, check=True).stdout
+    return next(line.split()[1] for line in listing.splitlines() if line.split()[:1] == ["argo"])
+
+
 HEADER = """\
 # Recorded from Argo {version}'s workflow-controller by tests/cluster/scenarios ({test}),
 # stage {stage!r}; normalized by testkit.argo_sim.normalized. Do not edit: `make argo-fixtures`.
@@ -39,7 +49,7 @@ def stage(stage: str, workflow: Mapping[str, Any] | None, *, test: str) -> None:
     path = argo_sim.FIXTURES / f"{stage}.yaml"
     if RECORD:
         path.parent.mkdir(exist_ok=True)
-        path.write_text(HEADER.format(version="v4.0.5", test=test, stage=stage) + _dump(fixture))
+        path.write_text(HEADER.format(version=argo_version(), test=test, stage=stage) + _dump(fixture))
         return
     assert path.exists(), f"{path} is not recorded: run `make argo-fixtures`"
     now, then = _dump(argo_sim.shape(fixture)), _dump(argo_sim.shape(argo_sim.recorded(stage)))
