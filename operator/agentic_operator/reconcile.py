@@ -22,6 +22,7 @@ an action that then has nothing to do: Argo's objects are the record of what was
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.settings import Settings
 from agentic_operator.timestamps import format_time, parse_time
+
+log = logging.getLogger(__name__)
 
 NEED_TEMPLATE = "template"
 NEED_WORKFLOW = "workflow"
@@ -207,22 +210,62 @@ def reconcile(
     settings: Settings,
     observed: Observations | None = None,
 ) -> Plan:
-    """The next step for one AgentWorkload. Never raises for bad input."""
-    observed = observed or Observations()
-    meta = workload.get("metadata") or {}
+    """The next step for one AgentWorkload. Never raises, whatever the workload holds.
+
+    A workload that cannot be parsed is Rejected with a condition naming each bad field
+    (once: a Rejected workload's status does not change again). Anything else that goes
+    wrong in here is a bug: it is reported on the workload (``Ready`` Unknown, reason
+    ``ReconcileError``, with the exception) and retried with backoff, so no key is retried
+    forever in silence.
+    """
+    try:
+        return _reconcile(workload, workflow, now=now, settings=settings, observed=observed or Observations())
+    except Exception as exc:  # the guard: a bug must not leave the workload without a status
+        log.exception("reconcile failed: a bug in the operator")
+        return _failed(workload, now, exc)
+
+
+def _readable(workload: Any) -> dict[str, Any]:
+    """The workload with metadata and status in the shapes the code below reads: metadata a
+    map (its own problems are validate()'s to name), the status fields of the schema's
+    shape only (the operator rewrites the rest)."""
+    obj = dict(workload) if isinstance(workload, Mapping) else {}
+    meta = obj.get("metadata")
+    meta = dict(meta) if isinstance(meta, Mapping) else {}
+    for key in ("labels", "annotations"):
+        if not isinstance(meta.get(key), Mapping):
+            meta.pop(key, None)
+    if not isinstance(meta.get("generation"), int):
+        meta.pop("generation", None)
+    return {**obj, "metadata": meta, "status": api.readable_status(obj.get("status"))}
+
+
+def _summary(errors: list[str], most: int = 10) -> str:
+    """The errors for a message of bounded size."""
+    shown = "; ".join(errors[:most])
+    return shown if len(errors) <= most else f"{shown}; and {len(errors) - most} more"
+
+
+def _reconcile(
+    original: Mapping[str, Any],
+    workflow: Mapping[str, Any] | None,
+    *,
+    now: datetime,
+    settings: Settings,
+    observed: Observations,
+) -> Plan:
+    workload = _readable(original)
     draft = _Draft(
-        status=copy.deepcopy(dict(workload.get("status") or {})),
-        now=now,
-        generation=int(meta.get("generation") or 0),
+        status=copy.deepcopy(workload["status"]), now=now, generation=workload["metadata"].get("generation") or 0
     )
     draft.status["observedGeneration"] = draft.generation
     phase = draft.status.get("phase")
 
     try:
-        spec = api.parse(workload)  # once: every step below reads this typed, defaulted spec
+        spec = api.parse(original)  # once: every step below reads this typed, defaulted spec
     except api.InvalidWorkload as invalid:
         if phase not in api.TERMINAL_PHASES:
-            message = "; ".join(invalid.errors)
+            message = _summary(invalid.errors)
             draft.condition(st.ADMITTED, False, "InvalidSpec", message)
             draft.phase("Rejected", f"invalid spec: {message}", warning=True)
         _follow(draft, workload, workflow, settings, stop_if_running=True)
@@ -241,7 +284,28 @@ def reconcile(
     else:
         _with_workflow(draft, workload, spec, workflow, settings, observed, human)
     if human_error:
-        _report_bad_approval(draft, human_error, before=st.condition(workload.get("status") or {}, st.APPROVED))
+        _report_bad_approval(draft, human_error, before=st.condition(workload["status"], st.APPROVED))
+    return draft.plan()
+
+
+RECONCILE_ERROR = "ReconcileError"
+
+
+def _failed(workload: Mapping[str, Any], now: datetime, exc: Exception) -> Plan:
+    """The plan for a reconcile that raised: say so on the workload, retry with backoff.
+
+    The status is otherwise left as it was; an Event only when the error is new."""
+    try:
+        readable = _readable(workload)
+    except Exception:  # even reading it failed: a status of this condition alone
+        readable = {"metadata": {}, "status": {}}
+    draft = _Draft(status=readable["status"], now=now, generation=readable["metadata"].get("generation") or 0)
+    message = f"the operator could not reconcile this workload and retries: {type(exc).__name__}: {exc}"[:1024]
+    before = st.condition(draft.status, st.READY) or {}
+    if (before.get("reason"), before.get("message")) != (RECONCILE_ERROR, message):
+        draft.events.append(Event("Warning", RECONCILE_ERROR, message))
+    draft.condition(st.READY, None, RECONCILE_ERROR, message)
+    draft.backoff = True
     return draft.plan()
 
 

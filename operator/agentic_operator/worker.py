@@ -36,13 +36,18 @@ Key = tuple[str, str]  # namespace, name
 MAX_PASSES = 4  # a plan needs at most: admission, template, then nothing (or a fresh read)
 
 
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
 def key_of(obj: Mapping[str, Any]) -> Key:
-    meta = obj.get("metadata") or {}
+    meta = _metadata(obj)
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
 def _version(obj: Mapping[str, Any]) -> int | None:
-    value = (obj.get("metadata") or {}).get("resourceVersion")
+    value = _metadata(obj).get("resourceVersion")
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
@@ -97,7 +102,7 @@ def owner_key(workflow: Mapping[str, Any]) -> Key | None:
 
 def workflow_name(workload: Mapping[str, Any]) -> str:
     """The name of the workload's Workflow: what the status recorded, else its job id."""
-    recorded = ((workload.get("status") or {}).get("argoWorkflow") or {}).get("name")
+    recorded = api.readable_status(workload.get("status")).get("argoWorkflow", {}).get("name")
     return str(recorded or api.job_id(workload))
 
 
@@ -257,7 +262,8 @@ class Worker:
         gate_wait: float | None,
     ) -> None:
         namespace, name = key_of(workload)
-        patch = st.merge_patch(workload.get("status") or {}, status)
+        old = workload.get("status")
+        patch = st.merge_patch(old if isinstance(old, Mapping) else {}, status)  # a status of another shape is replaced
         if patch:
             updated = self._kube.patch_status(namespace, name, patch)
             if updated is None:  # gone, though the cache had it: forget it

@@ -31,15 +31,17 @@ from pulumi.runtime import mocks, rpc, settings
 
 from components import config as platform_config
 from components.config import PROJECT
+from components.generated import VALUE
 
 # How the Pulumi wire format marks a secret value: {SIG_KEY: SECRET_SIG, "value": ...}.
 _SIG_KEY = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 STACK_TYPE = "pulumi:pulumi:Stack"
+GENERATED_SECRET = "pulumi-python:dynamic/agentic:GeneratedSecret"
 
 
 def generated(name: str) -> str:
-    """The value the mocks give a ``random`` resource: distinctive, to search for leaks."""
+    """The value the mocks give a generated secret: distinctive, to search for leaks."""
     return f"generated-{name}-value"
 
 
@@ -83,6 +85,8 @@ class Registered:
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
     custom: bool
+    provider: str  # the provider reference (``<urn>::<id>``) a custom resource goes through
+    retain: bool  # retainOnDelete: `pulumi destroy` leaves it in the cluster
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -92,12 +96,12 @@ class Registered:
 
 
 class Mocks(pulumi.runtime.Mocks):
-    """Resources echo their inputs; ``random`` resources get :func:`generated` results."""
+    """Resources echo their inputs; generated secrets get :func:`generated` values."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
-        if args.typ.startswith("random:"):
-            state["result"] = generated(args.name)
+        if args.typ == GENERATED_SECRET:
+            state[VALUE] = generated(args.name)
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -123,6 +127,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=tuple(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object),
                     custom=bool(request.custom),
+                    provider=request.provider,
+                    retain=bool(request.retainOnDelete),
                 )
             )
         return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kubernetes.client.exceptions import ApiException
 
@@ -183,3 +185,65 @@ def test_a_workload_gone_from_the_api_is_dropped_from_the_cache(world: World) ->
     del world.api.objects[("agentworkloads", "team-a", "demo")]  # deleted; the event was missed
     world.worker.reconcile(KEY)
     assert world.worker.workloads.get(KEY) is None
+
+
+# --- input that cannot be parsed -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {"spec": {"targetUrls": ["https://example.com/"], "objective": "o", "resources": {"requests": "lots"}}},
+            "spec.resources.requests",
+        ),
+        ({"metadata": {"annotations": ["approved"]}}, "metadata.annotations"),
+        ({"metadata": {"generation": "abc"}}, "metadata.generation"),
+        (
+            {"spec": {"targetUrls": ["https://example.com/"], "objective": "o", "autoApproveThreshold": float("nan")}},
+            "spec.autoApproveThreshold",
+        ),
+    ],
+)
+def test_a_workload_that_cannot_be_parsed_gets_one_status_write_naming_the_field(
+    world: World, change: dict[str, Any], field: str
+) -> None:
+    """Rejected with the field named, then left alone: no retry, no second write, no Workflow."""
+    wl = workload()
+    for key, value in change.items():
+        wl[key] = {**wl[key], **value} if key == "metadata" else value
+    world.submit(wl)
+    outcome = world.worker.reconcile(KEY)
+    assert not outcome.backoff and outcome.requeue_after is None
+    assert world.api.writes() == ["patch-status"] and ("workflows", "team-a", "demo") not in world.api.objects
+    admitted = st.condition(world.status(), "Admitted") or {}
+    assert admitted.get("reason") == "InvalidSpec" and field in admitted["message"]
+    assert world.events.reasons() == ["Rejected"]
+    world.worker.reconcile(KEY)
+    assert world.api.writes() == ["patch-status"] and world.events.reasons() == ["Rejected"]
+
+
+def test_a_status_of_another_shape_is_rewritten_by_the_next_write(world: World) -> None:
+    world.submit(workload(status={"conditions": 5, "phase": ["Running"], "argoWorkflow": "demo"}))
+    world.worker.reconcile(KEY)
+    status = world.status()
+    assert status["phase"] == "Pending" and isinstance(status["conditions"], list) and "argoWorkflow" in status
+
+
+def test_a_bug_in_the_core_is_reported_on_the_workload_and_retried_with_backoff(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard: not a key retried forever in silence, and one Event however often it fails."""
+
+    def broken(*_: Any) -> dict[str, Any]:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(argo, "build_workflow", broken)
+    world.submit(workload())
+    outcome = world.worker.reconcile(KEY)
+    assert outcome.backoff
+    ready = st.condition(world.status(), "Ready") or {}
+    assert ready.get("reason") == "ReconcileError" and "KeyError: 'a bug'" in ready["message"]
+    writes = world.api.writes()
+    assert world.worker.reconcile(KEY).backoff and world.api.writes() == writes
+    assert world.events.reasons() == ["ReconcileError"]
