@@ -48,17 +48,6 @@ DEPLOYMENT = f"{_K8S}apps/v1:Deployment"
 HELM_RELEASE = f"{_K8S}helm.sh/v3:Release"
 
 
-def _integral(value: Any) -> Any:
-    """Pulumi's mocks hand numbers back as floats (``65532.0``): Kubernetes wants integers."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
-
-
 def _name(manifest: Mapping[str, Any]) -> str:
     return str(manifest["metadata"]["name"])
 
@@ -83,7 +72,7 @@ class Platform:
         return cls(system_namespace, namespaces, run_main(Harness(config)))
 
     def manifests(self, type_: str) -> list[dict[str, Any]]:
-        return [_integral(r.manifest) for r in self.run.of_type(type_)]
+        return [r.as_sent for r in self.run.of_type(type_)]
 
     def _in(self, type_: str, namespaces: Iterable[str], name: str | None = None) -> list[dict[str, Any]]:
         wanted = set(namespaces)
