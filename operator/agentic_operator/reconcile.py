@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agentic_contract import pipeline
-from agentic_operator import api, argo
+from agentic_operator import api, argo, checks
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.settings import Settings
@@ -235,7 +235,7 @@ def _readable(workload: Any) -> dict[str, Any]:
     for key in ("labels", "annotations"):
         if not isinstance(meta.get(key), Mapping):
             meta.pop(key, None)
-    if not isinstance(meta.get("generation"), int):
+    if not checks.is_integer(meta.get("generation")):  # true is no generation (bool is an int in Python)
         meta.pop("generation", None)
     return {**obj, "metadata": meta, "status": api.readable_status(obj.get("status"))}
 
