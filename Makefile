@@ -20,7 +20,7 @@ export PULUMI_HOME ?= $(shell hack/tools.sh pulumi-home)
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?= true
 endif
 
-.PHONY: venv tools test lint typecheck unit cluster pulumi-cli stack up preview destroy hashes golden bench demo clean
+.PHONY: venv tools test lint typecheck unit cluster argo-fixtures pulumi-cli stack up preview destroy hashes golden bench demo clean
 
 # requirements.txt: the pinned set and the project's own packages, as `pulumi install`
 # installs them (toolchain pip).
@@ -50,6 +50,11 @@ unit: venv tools
 # The tier on the real control plane alone (also part of `make test`).
 cluster: venv tools
 	$(BIN)/pytest -m cluster
+
+# Record again what Argo's controller writes at each stage (testkit/argo_fixtures/),
+# which the unit tests replay (testkit/argo_sim.py) and the tier compares on every run.
+argo-fixtures: venv tools
+	AGENTIC_RECORD_ARGO=1 $(BIN)/pytest tests/cluster/scenarios/test_lifecycle.py -k "human or failing"
 
 test: lint typecheck unit
 

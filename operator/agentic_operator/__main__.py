@@ -42,6 +42,9 @@ Environment (each has the flag of its name, e.g. AGENTIC_HTTP_PORT is --http-por
 """
 
 
+CREDENTIALS = "in a pod its service account, elsewhere the current context of $KUBECONFIG or ~/.kube/config"
+
+
 def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> tuple[Settings, bool]:
     """Settings (environment, overridden by flags) and whether to log verbosely."""
     parser = argparse.ArgumentParser(
@@ -69,16 +72,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     import kopf
+    from kubernetes.config import ConfigException
 
     from agentic_operator import runtime
 
     kopf.configure(
         verbose=verbose, log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     )
+    try:
+        built = runtime.build(settings)
+    except ConfigException as exc:
+        print(f"agentic-operator: no Kubernetes credentials: {exc} ({CREDENTIALS})", file=sys.stderr)
+        return 2
     logging.getLogger(__name__).info("starting with %s", dataclasses.asdict(settings))
-
     # kopf stops on SIGINT/SIGTERM itself (the Deployment's terminationGracePeriod applies).
-    asyncio.run(runtime.run(runtime.build(settings)))
+    asyncio.run(runtime.run(built))
     return 0
 
 

@@ -316,6 +316,11 @@ STATUS_SCHEMA: dict[str, Any] = {
         },
         "message": _str("Why the workload is in its phase."),
         "startedAt": _str("When the Workflow started.", format="date-time"),
+        "gateReachedAt": _str(
+            "When the operator first saw the Workflow waiting at the approval gate, by its own "
+            "clock: timeouts.approvalSeconds counts from here.",
+            format="date-time",
+        ),
         "finishedAt": _str("When the workload reached a final phase.", format="date-time"),
     },
 }

@@ -270,6 +270,9 @@ class WorkflowStatus:
     step_outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     offloaded: bool = False
     nodes_error: str | None = None
+    # Why each failed step failed (displayName -> its node's message): a Workflow failed by
+    # a step carries no message of its own, e.g. scraper: "main: Error (exit code 1)".
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -285,6 +288,16 @@ def _attempts(nodes: Mapping[str, Mapping[str, Any]]) -> set[str]:
         for child in _list(node.get("children"))
         if isinstance(child, str)
     }
+
+
+def _failure(node: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Why a step failed: its node's message; for a Retry node, its last attempt's (the
+    cause, e.g. "main: Error (exit code 1)") before its own ("retryStrategy.expression
+    evaluated to false")."""
+    message = _text(node.get("message"))
+    children = [c for c in _list(node.get("children")) if isinstance(c, str)] if node.get("type") == "Retry" else []
+    cause = _text(_dict(nodes.get(children[-1])).get("message")) if children else ""
+    return "; ".join(m for m in (cause, message) if m)
 
 
 def _supplied(param: Mapping[str, Any]) -> bool:
@@ -367,7 +380,8 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
     attempts = _attempts(nodes)
     steps = [n for i, n in nodes.items() if n.get("type") in _STEP_TYPES and i not in attempts]
     count = {p: sum(1 for n in steps if n.get("phase") == p) for p in ("Succeeded", "Running")}
-    failed = sum(1 for n in steps if n.get("phase") in ("Failed", "Error"))
+    failed_nodes = [n for n in steps if n.get("phase") in ("Failed", "Error")]
+    failed = len(failed_nodes)
 
     suspend_nodes = tuple(
         SuspendNode(
@@ -387,8 +401,8 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
     )
     suspended = phase == "Running" and (spec.get("suspend") is True or bool(suspend_nodes))
 
-    active = sorted(
-        (n for n in steps if n.get("phase") in _ACTIVE and n.get("type") != "Retry"),
+    active = sorted(  # a Retry node stands for its attempts (which are not steps)
+        (n for n in steps if n.get("phase") in _ACTIVE),
         key=lambda n: (_text(n.get("startedAt")), _text(n.get("displayName"))),
     )
     if suspend_nodes:
@@ -437,6 +451,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
         step_outputs=outputs,
         offloaded=offloaded,
         nodes_error=nodes_error,
+        failures={_text(n.get("displayName")): _failure(n, nodes) for n in failed_nodes},
     )
 
 

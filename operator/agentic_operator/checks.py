@@ -136,7 +136,7 @@ def field(path: Any, root: str) -> str:
         elif _NAME.fullmatch(str(part)):
             out += f".{part}"
         else:
-            out += "[" + str(part)[:40].replace("]", "\\]") + "]"
+            out += "[" + str(part)[:40].replace("\\", "\\\\").replace("]", "\\]") + "]"
     return out
 
 

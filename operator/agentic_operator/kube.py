@@ -7,9 +7,11 @@ decisions about what to write are made in :mod:`agentic_operator.reconcile`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from agentic_operator import api
@@ -27,6 +29,53 @@ def load_config() -> None:
         kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
     except kubernetes.config.ConfigException:
         kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the API server asked to wait before trying again: a 429 with ``Retry-After``."""
+    if getattr(exc, "status", None) != 429:
+        return None
+    value = (getattr(exc, "headers", None) or {}).get("Retry-After")
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:  # the HTTP-date form: the API server does not send it
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
+class RetryAfter:
+    """An API client (``CustomObjectsApi``, ``CoreV1Api``) whose calls wait as the API server
+    asks when it answers 429 Too Many Requests, then send the request again.
+
+    As client-go does (``rest/request.go``: ``checkWait``, at most 10 retries): a 429 means
+    the server did not act on the request (API Priority and Fairness rejected it), so a
+    write is retried too. The official Python client retries none of them by itself (its
+    ``client_go_retries`` covers GET and HEAD only, and is off by default).
+    Ref: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
+    """
+
+    def __init__(self, api: Any, *, retries: int = 10, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._api, self._retries, self._sleep = api, retries, sleep
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._api, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for attempt in range(self._retries + 1):
+                try:
+                    return attribute(*args, **kwargs)
+                except Exception as exc:
+                    wait = retry_after(exc)
+                    if wait is None or attempt == self._retries:
+                        raise
+                    log.info("%s answered 429; retrying in %.1fs as the API server asks", name, wait)
+                    self._sleep(wait)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return call
 
 
 class Kube:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agentic_contract import pipeline
-from agentic_operator import api, argo
+from agentic_operator import api, argo, checks
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.settings import Settings
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 NEED_TEMPLATE = "template"
 NEED_WORKFLOW = "workflow"
+GATE_REACHED = "gateReachedAt"  # status: when this operator first saw the gate waiting
 
 TEMPLATE_RETRY = 30.0  # seconds: a missing template usually arrives with the next `pulumi up`
 DEADLINE_MARGIN = 30  # seconds before the Workflow's own deadline that a waiting gate is rejected
@@ -241,7 +242,7 @@ def _readable(workload: Any) -> dict[str, Any]:
     for key in ("labels", "annotations"):
         if not isinstance(meta.get(key), Mapping):
             meta.pop(key, None)
-    if not isinstance(meta.get("generation"), int):
+    if not checks.is_integer(meta.get("generation")):  # true is no generation (bool is an int in Python)
         meta.pop("generation", None)
     return {**obj, "metadata": meta, "status": api.readable_status(obj.get("status"))}
 
@@ -450,13 +451,14 @@ def _with_workflow(
         if wf.phase == "Succeeded":
             draft.phase("Succeeded", "Workflow succeeded")
         else:
-            draft.phase("Failed", f"Workflow {wf.phase}: {wf.message or 'no message'}", warning=True)
+            why = wf.message or "; ".join(f"{step}: {message}" for step, message in sorted(wf.failures.items()))
+            draft.phase("Failed", f"Workflow {wf.phase}: {why or 'no message'}", warning=True)
         if wf.finished_at:
             status["finishedAt"] = wf.finished_at
         return
     node = next((n for n in wf.suspend_nodes if n.display_name == pipeline.STEP_GATE), None)
     if node is not None:
-        _at_gate(draft, _gate(draft, workload, spec, workflow, wf, node, settings), observed, human)
+        _at_gate(draft, _gate(draft, workload, spec, workflow, wf, settings), observed, human)
     elif wf.phase in ("", "Pending"):
         draft.phase("Pending", wf.message or "waiting for Argo to start the Workflow")
     else:
@@ -493,7 +495,7 @@ class _Gate:
 
     namespace: str  # the Workflow's
     name: str
-    started: datetime  # the gate node's startedAt: a restarted operator does not reset it
+    started: datetime  # status.gateReachedAt: a restarted operator does not reset it
     deadline: datetime
     timeout_reason: str
     approve_hint: str
@@ -506,24 +508,33 @@ def _gate(
     spec: api.WorkloadSpec,
     workflow: Mapping[str, Any],
     wf: argo.WorkflowStatus,
-    node: argo.SuspendNode,
     settings: Settings,
 ) -> _Gate:
     """The gate's deadline is ``approvalSeconds`` after it was reached, or
     ``DEADLINE_MARGIN`` before the Workflow's own ``activeDeadlineSeconds`` runs out,
     whichever comes first: Argo fails a waiting gate at its deadline, and rejecting a
-    little before makes the outcome a clear Rejected, not a Failed."""
-    started = parse_time(node.started_at) or draft.now
+    little before makes the outcome a clear Rejected, not a Failed.
+
+    Both are measured on the operator's clock alone: from when it first saw the gate
+    waiting (``status.gateReachedAt``, recorded then, so a restart keeps it) and from when
+    it created the Workflow (the ``WorkflowCreated`` condition's time; Argo's deadline runs
+    from the Workflow's start, which is no earlier). Argo's own timestamps come from the
+    controller's clock, and a skew between the two would reject on first sight or never."""
+    started = parse_time(draft.status.get(GATE_REACHED))
+    if started is None:
+        started = draft.now
+        draft.status[GATE_REACHED] = format_time(started)
     deadline = started + timedelta(seconds=spec.approval_seconds)
     why = f"no decision within timeouts.approvalSeconds ({spec.approval_seconds}s) of reaching the gate"
-    run_started = parse_time(wf.started_at)
-    if run_started is not None:
-        argo_deadline = run_started + timedelta(seconds=spec.execution_seconds - DEADLINE_MARGIN)
+    created = st.condition(draft.status, st.WORKFLOW_CREATED) or {}
+    created_at = parse_time(created.get("lastTransitionTime")) if created.get("status") == "True" else None
+    if created_at is not None:
+        argo_deadline = created_at + timedelta(seconds=spec.execution_seconds - DEADLINE_MARGIN)
         if argo_deadline < deadline:
             deadline = argo_deadline
             why = (
                 f"no decision before the Workflow's deadline (timeouts.executionSeconds = "
-                f"{spec.execution_seconds}s from its start) would fail it"
+                f"{spec.execution_seconds}s from its creation) would fail it"
             )
     meta, owner = workflow["metadata"], workload["metadata"]
     return _Gate(

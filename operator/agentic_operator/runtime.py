@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import kopf
@@ -30,7 +32,7 @@ from aiohttp import web
 
 from agentic_operator import __version__, api, argo_names
 from agentic_operator.decision import Policy
-from agentic_operator.kube import Kube, load_config
+from agentic_operator.kube import Kube, RetryAfter, load_config
 from agentic_operator.metrics import CONTENT_TYPE, Metrics
 from agentic_operator.settings import Settings
 from agentic_operator.worker import Key, Store, Worker, key_of, owner_key
@@ -39,6 +41,7 @@ from agentic_operator.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 registry = kopf.OperatorRegistry()
+PROBE_SECONDS = 2.0  # /readyz asks the API server again when its last answer is older
 
 
 @dataclass
@@ -48,9 +51,14 @@ class Runtime:
     settings: Settings
     worker: Worker
     metrics: Metrics
+    # A cheap request the API server must answer for the operator to be ready (raises if not).
+    probe: Callable[[], object] = lambda: None
     queue: WorkQueue[Key] = field(default_factory=WorkQueue)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     ready: bool = False
+    api_answers: bool = False  # the last probe's result
+    probed_at: float = float("-inf")
+    probing: asyncio.Task[None] | None = None
 
     async def work(self) -> None:
         while True:
@@ -81,15 +89,42 @@ class Runtime:
             for workload in self.worker.workloads:
                 self.queue.add(key_of(workload))
 
+    async def probe_api(self) -> None:
+        """Ask the API server once; /readyz reports the answer from then on."""
+        try:
+            await asyncio.to_thread(self.probe)
+        except Exception as exc:
+            if self.api_answers:
+                log.warning("the API server does not answer (%s: %s)", type(exc).__name__, exc)
+            self.api_answers = False
+        else:
+            self.api_answers = True
+        self.probed_at = asyncio.get_running_loop().time()
+
+    def api_ready(self) -> bool:
+        """Whether the API server answered the last probe; starts another in the background
+        when that one is older than ``PROBE_SECONDS``. A probe costs one discovery request
+        per readiness probe (the kubelet's period), none while nobody asks; it never holds
+        the answer: the kubelet gives /readyz 1 s by default, and an unreachable server
+        would take the client's timeout."""
+        stale = asyncio.get_running_loop().time() - self.probed_at >= PROBE_SECONDS
+        if stale and (self.probing is None or self.probing.done()):
+            self.probing = asyncio.create_task(self.probe_api(), name="api-probe")
+        return self.api_answers
+
     async def serve_http(self) -> None:
-        """/healthz (alive), /readyz (started), /metrics (Prometheus)."""
+        """/healthz (alive), /readyz (started, and the API server answered), /metrics (Prometheus)."""
 
         async def healthz(_: web.Request) -> web.Response:
             alive = bool(self.tasks) and not any(t.done() for t in self.tasks)
             return web.Response(status=200 if alive else 503, text="ok" if alive else "workers stopped")
 
         async def readyz(_: web.Request) -> web.Response:
-            return web.Response(status=200 if self.ready else 503, text="ready" if self.ready else "starting")
+            if not self.ready:
+                return web.Response(status=503, text="starting")
+            if not self.api_ready():
+                return web.Response(status=503, text="the API server has not answered")
+            return web.Response(status=200, text="ready")
 
         async def metrics(_: web.Request) -> web.Response:
             return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
@@ -116,7 +151,8 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
     load_config()
     client = kubernetes.client.ApiClient()
     client.user_agent = f"agentic-operator/{__version__}"  # names us in audit logs
-    objects, core = kubernetes.client.CustomObjectsApi(client), kubernetes.client.CoreV1Api(client)
+    objects = RetryAfter(kubernetes.client.CustomObjectsApi(client))
+    core = RetryAfter(kubernetes.client.CoreV1Api(client))
     workloads, workflows = Store(), Store()
     metrics = Metrics(lambda: list(workloads))
     worker = Worker(
@@ -128,7 +164,9 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
         settings=settings,
         metrics=metrics,
     )
-    return Runtime(settings=settings, worker=worker, metrics=metrics)
+    # Discovery of our own group: needs a valid token, and proves the CRD is served.
+    probe = partial(objects.get_api_resources, api.GROUP, api.VERSION, _request_timeout=settings.api_timeout_seconds)
+    return Runtime(settings=settings, worker=worker, metrics=metrics, probe=probe)
 
 
 def _runtime(memo: Any) -> Runtime:
@@ -160,6 +198,8 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     runtime = _runtime(memo)
     runtime.ready = False
     runtime.queue.close()
+    if runtime.probing is not None:
+        runtime.tasks.append(runtime.probing)
     for task in runtime.tasks:
         task.cancel()
     for task in runtime.tasks:

@@ -23,7 +23,12 @@ from agentic_operator.decision import Decision, Policy, PolicyUnavailable
 from agentic_operator.kube import Kube
 from agentic_operator.metrics import Metrics
 from agentic_operator.settings import Settings
-from agentic_operator.workflows import TemplateNotFoundError, WorkflowConflictError, WorkflowManager
+from agentic_operator.workflows import (
+    TemplateNotFoundError,
+    WorkflowConflictError,
+    WorkflowManager,
+    WorkflowNotFoundError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +149,18 @@ class Worker:
         observed = core.Observations()
         for _ in range(MAX_PASSES):
             plan, observed, workflow = self._plan(view, workflow, observed, key[0], name)
+            try:
+                changed = self._carry_out(plan.actions, view, key[0], name)
+            except WorkflowNotFoundError:
+                # The cache held a Workflow the API no longer has (its DELETED event lost
+                # across a watch re-list): plan again knowing it is gone.
+                self.workflows.delete((key[0], name))
+                workflow = None
+                observed = core.Observations(observed.decisions, observed.template_exists, workflow_confirmed=True)
+                continue
             events += plan.events
             recorded += plan.recorded
             gate_wait = plan.gate_wait if plan.gate_wait is not None else gate_wait
-            changed = self._carry_out(plan.actions, view, key[0], name)
             if changed is None:
                 break
             view, workflow = {**workload, "status": plan.status}, changed

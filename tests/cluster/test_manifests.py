@@ -39,23 +39,11 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 FIELD_MANAGER = "pulumi-kubernetes"  # server-side apply, as the provider does by default
 
 
-def _whole_numbers(value: Any) -> Any:
-    """Pulumi's mocks hand numbers back as floats (``replicas: 1.0``); the provider's JSON
-    writes a whole float64 as an integer."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(v) for v in value]
-    return value
-
-
 @pytest.fixture(scope="module")
 def manifests() -> list[dict[str, Any]]:
     run = run_main(Harness(dev_config()))
     return [
-        _whole_numbers(r.manifest)
+        r.as_sent
         for r in run.resources
         if r.custom and not r.read and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE
     ]

@@ -62,6 +62,17 @@ def plain(value: Any) -> Any:
     return value
 
 
+def whole_numbers(value: Any) -> Any:
+    """``value`` with every whole float (``65532.0``) an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
 def outside_secrets(value: Any) -> Iterator[Any]:
     """Every scalar of ``value`` that is not inside a secret wrapper."""
     if is_secret(value):
@@ -95,6 +106,13 @@ class Registered:
     def manifest(self) -> dict[str, Any]:
         """The inputs as a Kubernetes manifest (secrets unwrapped)."""
         result: dict[str, Any] = plain(self.inputs)
+        return result
+
+    @property
+    def as_sent(self) -> dict[str, Any]:
+        """The manifest as the Kubernetes provider sends it: the mocks hand numbers back as
+        floats (``replicas: 1.0``), and the provider's JSON writes a whole float64 as an integer."""
+        result: dict[str, Any] = whole_numbers(self.manifest)
         return result
 
 

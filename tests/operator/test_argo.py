@@ -161,13 +161,13 @@ def test_status_of_nothing_is_unknown() -> None:
 
 def test_status_while_running_reports_progress_and_current_step() -> None:
     wf = created()
-    for _ in range(3):  # started, scraper running, scraper done
+    for _ in range(2):  # scraper running, scraper done and the extractors running
         wf = argo_sim.advance(wf) or wf
     st = argo.workflow_status(wf)
     assert st.phase == "Running" and not st.suspended and not st.completed
     assert st.current_step == "dom-extractor, screenshot-extractor"
     assert (st.nodes_total, st.nodes_succeeded, st.nodes_running, st.nodes_failed) == (3, 1, 2, 0)
-    assert st.progress == "0/1"  # Argo's own progress string is taken verbatim
+    assert st.progress == "1/3"  # Argo's own progress string is taken verbatim
 
 
 def test_status_at_the_gate_is_suspended_with_the_gate_as_current_step() -> None:
@@ -177,28 +177,43 @@ def test_status_at_the_gate_is_suspended_with_the_gate_as_current_step() -> None
     assert gate.display_name == "approval-gate" and gate.name == "demo.approval-gate"
     assert gate.id == argo_sim.node_id("demo", "demo.approval-gate")
     assert gate.awaiting == pipeline.GATE_OUTPUTS
-    assert gate.started_at == argo_sim.T0
-    assert st.current_step == "approval-gate"
+    assert gate.started_at == "2026-11-26T10:00:05Z"  # as recorded: 5 s after the Workflow was created
+    assert st.current_step == "approval-gate" and st.progress == "3/4"  # the waiting gate counts
 
 
 def test_status_collects_step_outputs_for_the_gate_policy() -> None:
     st = argo.workflow_status(at_gate(reports={"dom-extractor": {"confidence": "0.42", "elements": "7"}}))
     assert st.step_outputs["dom-extractor"] == {"confidence": "0.42", "elements": "7"}
-    assert st.step_outputs["scraper"] == {"pages-fetched": "2", "pages-failed": "0"}
+    assert st.step_outputs["scraper"] == {"pages-fetched": "1", "pages-failed": "0"}
     assert "approval-gate" not in st.step_outputs  # still running: no outputs yet
 
 
-def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> None:
+def key_only(wf: dict[str, Any]) -> dict[str, Any]:
+    """Artifacts as newer controllers record them for templates without a location: the key."""
+    for node in argo.nodes_of(wf).values():
+        for artifact in (node.get("outputs") or {}).get("artifacts") or []:
+            artifact["s3"] = {"key": artifact["s3"]["key"]}
+    return wf
+
+
+def test_artifacts_are_the_full_s3_locations_the_template_declares() -> None:
     st = argo.workflow_status(at_gate())
-    assert (
-        st.artifacts["screenshot-extractor/screenshots"]
-        == "s3://agentic-artifacts/team-a/demo/screenshot-extractor/screenshots.tgz"
+    assert st.artifacts == {
+        "scraper/pages": "s3://agentic-artifacts/team-a/demo/scraper/pages.tgz",
+        "screenshot-extractor/images": "s3://agentic-artifacts/team-a/demo/screenshot-extractor/images.tgz",
+        "dom-extractor/dom": "s3://agentic-artifacts/team-a/demo/dom-extractor/dom.tgz",
+    }
+
+
+def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> None:
+    st = argo.workflow_status(key_only(at_gate()))
+    assert st.artifacts["screenshot-extractor/images"] == (
+        "s3://agentic-artifacts/team-a/demo/screenshot-extractor/images.tgz"
     )
-    assert set(st.artifacts) == {"scraper/pages", "screenshot-extractor/screenshots", "dom-extractor/dom"}
 
 
 def test_artifact_bucket_falls_back_to_the_default_then_to_the_key() -> None:
-    wf = at_gate()
+    wf = key_only(at_gate())
     del wf["status"]["artifactRepositoryRef"]
     assert (
         argo.workflow_status(wf, default_bucket="fallback").artifacts["scraper/pages"]
@@ -217,7 +232,7 @@ def test_artifact_with_its_own_full_location_keeps_its_bucket() -> None:
 def test_a_bucket_without_an_endpoint_is_no_location_and_is_relocated() -> None:
     """``S3Artifact.HasLocation`` needs endpoint, bucket and key; otherwise ``Relocate`` keeps
     only the key."""
-    wf = at_gate()
+    wf = key_only(at_gate())
     node = wf["status"]["nodes"][argo_sim.node_id("demo", "demo.scraper")]
     node["outputs"]["artifacts"][0]["s3"]["bucket"] = "elsewhere"
     assert argo.workflow_status(wf).artifacts["scraper/pages"].startswith(f"s3://{argo_sim.BUCKET}/")
@@ -241,7 +256,7 @@ def _archived(wf: dict[str, Any], where: str, archive: dict[str, Any] = ARCHIVE)
 def test_key_only_artifacts_go_to_their_templates_archive_location(where: str) -> None:
     """Argo prefers the template's own full ``archiveLocation`` to the artifact repository
     (its ``artgcWorkflow`` test object keeps ``on-deletion`` in my-bucket-3 this way)."""
-    st = argo.workflow_status(_archived(at_gate(), where))
+    st = argo.workflow_status(_archived(key_only(at_gate()), where))
     assert st.artifacts["scraper/pages"] == "s3://archive-bucket/team-a/demo/scraper/pages.tgz"
     assert st.artifacts["dom-extractor/dom"].startswith(f"s3://{argo_sim.BUCKET}/")  # no archiveLocation
 
@@ -249,12 +264,12 @@ def test_key_only_artifacts_go_to_their_templates_archive_location(where: str) -
 def test_an_archive_location_without_a_key_is_no_location() -> None:
     """``archiveLocation: {archiveLogs: true}`` or an s3 block without a key: the repository."""
     for archive in ({"archiveLogs": True}, {"s3": {"endpoint": "minio:9000", "bucket": "archive-bucket"}}):
-        st = argo.workflow_status(_archived(at_gate(), "stored", archive))
+        st = argo.workflow_status(_archived(key_only(at_gate()), "stored", archive))
         assert st.artifacts["scraper/pages"].startswith(f"s3://{argo_sim.BUCKET}/")
 
 
 def test_a_template_ref_names_the_template_whose_archive_location_counts() -> None:
-    wf = _archived(at_gate(), "stored")
+    wf = _archived(key_only(at_gate()), "stored")
     node = wf["status"]["nodes"][argo_sim.node_id("demo", "demo.scraper")]
     node["templateName"] = "other"
     node["templateRef"] = {"name": "library", "template": pipeline.STEP_SCRAPER}
@@ -371,10 +386,18 @@ def test_resume_marks_the_gate_succeeded_with_supplied_outputs() -> None:
     out = argo.resume(wf, node_selector="displayName=approval-gate", outputs=DECISION, now=NOW)
     gate = gate_of(out)
     assert gate["phase"] == "Succeeded" and gate["finishedAt"] == "2026-11-26T12:00:00Z"
-    assert gate["outputs"]["parameters"] == [
-        {"name": "decision", "value": "approved"},
-        {"name": "decided-by", "value": "policy"},
-        {"name": "reason", "value": "confidence 0.97 >= 0.95"},
+    described = {
+        "description": "approved or rejected; synthesis runs only when approved.",
+        "enum": ["approved", "rejected"],
+    }
+    assert gate["outputs"]["parameters"] == [  # Argo copied enum and description from the template
+        {"name": "decision", "value": "approved", **described},
+        {
+            "name": "decided-by",
+            "value": "policy",
+            "description": "Who decided: the gate policy, or the approving human.",
+        },
+        {"name": "reason", "value": "confidence 0.97 >= 0.95", "description": "Why."},
     ]
     assert not argo.workflow_status(out).suspended
 
@@ -480,8 +503,8 @@ def test_resume_writes_compressed_nodes_back_with_the_algorithm_they_came_in(alg
     out = argo.resume(_compressed(at_gate(), algorithm), outputs=DECISION, now=NOW)
     assert "nodes" not in out["status"]
     gate = _unpacked(out, algorithm)[argo_sim.node_id("demo", "demo.approval-gate")]
-    assert gate["phase"] == "Succeeded"
-    assert gate["outputs"]["parameters"][0] == {"name": "decision", "value": "approved"}
+    decision = gate["outputs"]["parameters"][0]
+    assert gate["phase"] == "Succeeded" and (decision["name"], decision["value"]) == ("decision", "approved")
 
 
 def test_resume_writes_plain_nodes_back_plain() -> None:

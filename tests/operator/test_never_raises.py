@@ -12,6 +12,7 @@ The listed cases are those issue 11 found raising or slipping through.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -139,7 +140,15 @@ def assert_answered(obj: Any) -> None:
             assert again.status == plan.status and not again.events
 
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized, so `make test` is the same run every time (CI never fails by luck); set
+# AGENTIC_EXPLORE=<n> to search n random examples per test instead.
+_EXPLORE = int(os.environ.get("AGENTIC_EXPLORE", "0"))
+FAST = settings(
+    max_examples=_EXPLORE or 150,
+    derandomize=not _EXPLORE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @FAST
@@ -165,6 +174,7 @@ def test_any_json_in_any_field(path: tuple[Any, ...], value: Any) -> None:
         (("metadata",), [], "metadata"),
         (("metadata", "annotations"), ["approved"], "metadata.annotations"),
         (("metadata", "generation"), "abc", "metadata.generation"),
+        (("metadata", "generation"), True, "metadata.generation"),  # Hypothesis found it: bool is an int in Python
         (("spec", "objective"), "abc\ud800", "spec.objective"),
         (("metadata", "annotations", api.APPROVAL_BY), "\udfff", "metadata.annotations[agentic.dev/approval-by]"),
         (("spec", "autoApproveThreshold"), float("nan"), "spec.autoApproveThreshold"),

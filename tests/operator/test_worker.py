@@ -54,7 +54,7 @@ def test_auto_approved_gate_is_resumed_and_recorded(world: World) -> None:
     assert not argo.workflow_status(wf).suspended
     assert world.status()["phase"] == "Running"
     assert [d["stage"] for d in world.status()["decisions"]] == ["admission", "gate"]
-    assert world.metrics.gate_wait._sum.get() == 300.0
+    assert world.metrics.gate_wait._sum.get() == 0.0  # approved when first seen
 
 
 def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
@@ -63,7 +63,7 @@ def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
     world.worker.reconcile(KEY)
     world.argo_runs()
     outcome = world.worker.reconcile(KEY)
-    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3300.0
+    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3600.0
     assert "replace" not in world.api.writes()
 
 
@@ -157,6 +157,27 @@ def test_a_stale_cached_workflow_is_read_fresh_and_forgotten(world: World) -> No
     world.worker.reconcile(KEY)
     assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
     assert argo.is_owned_by(world.worker.workflows.get(KEY) or {}, workload())
+
+
+def test_a_human_approval_of_a_workflow_gone_from_the_api_ends_the_workload_once() -> None:
+    """The gate's Workflow is deleted and its DELETED event lost (a re-list after 410): the
+    cache still shows it waiting. A human approves; the resume reads it fresh, finds it gone,
+    and the workload fails saying so, instead of raising WorkflowNotFoundError forever."""
+    world = World(StubPolicy({ADMISSION: ALLOW, GATE: Decision(False, ("low confidence",), "stub")}))
+    world.submit(workload())
+    world.worker.reconcile(KEY)
+    world.argo_runs()
+    world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "AwaitingApproval"
+    del world.api.objects[("workflows", "team-a", "demo")]  # the cache keeps it
+    approved = workload(annotations={"agentic.dev/approval": "approved", "agentic.dev/approval-by": "alice"})
+    world.submit({**approved, "status": world.status()})
+    world.worker.reconcile(KEY)
+    assert world.status()["phase"] == "Failed" and "was deleted" in world.status()["message"]
+    assert world.worker.workflows.get(KEY) is None
+    writes = world.api.writes()
+    world.worker.reconcile(KEY)
+    assert world.api.writes() == writes  # settled: nothing more to do
 
 
 def test_a_workload_gone_from_the_api_is_dropped_from_the_cache(world: World) -> None:
