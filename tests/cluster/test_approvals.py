@@ -16,6 +16,7 @@ from kubernetes.client.exceptions import ApiException
 
 from agentic_operator import api
 from components import approval
+from tests.cluster import approvals
 from tests.cluster.argo import established
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.kube import Kube
@@ -27,17 +28,8 @@ SUBMITTER_RULES = [
 ]
 
 
-def ensure(kube: Kube, obj: dict[str, Any]) -> None:
-    """Create, or leave what is there (cluster-wide objects outlive a test module)."""
-    try:
-        kube.create(obj)
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-
-
 def user(name: str) -> str:
-    return f"system:serviceaccount:{NS}:{name}"
+    return approvals.service_account_user(NS, name)
 
 
 def workload(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -63,57 +55,18 @@ def refused(call: Callable[[], Any]) -> ApiException:
 @pytest.fixture(scope="module")
 def identities(cluster: ControlPlane) -> Iterator[dict[str, Kube]]:
     admin = cluster.kube()
-    ensure(admin, api.crd())
+    approvals.ensure(admin, api.crd())
     wait_for(lambda: established(admin, f"{api.PLURAL}.{api.GROUP}"), timeout=60, what="the AgentWorkload CRD")
-    for manifest in (
-        approval.approver_role(CONFIG),
-        approval.admission_policy(CONFIG),
-        approval.policy_binding(CONFIG),
-    ):
-        ensure(admin, manifest)
     admin.namespace(NS)
-    for name in ("submitter", "approver"):
-        ensure(admin, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": NS}})
-    rbac = "rbac.authorization.k8s.io"
-    ensure(
-        admin,
-        {
-            "apiVersion": f"{rbac}/v1",
-            "kind": "Role",
-            "metadata": {"name": "submitter", "namespace": NS},
-            "rules": SUBMITTER_RULES,
-        },
-    )
-    for name, kind, role in (("submitter", "Role", "submitter"), ("approver", "ClusterRole", CONFIG.role)):
-        ensure(
-            admin,
-            {
-                "apiVersion": f"{rbac}/v1",
-                "kind": "RoleBinding",
-                "metadata": {"name": name, "namespace": NS},
-                "roleRef": {"apiGroup": rbac, "kind": kind, "name": role},
-                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NS}],
-            },
-        )
-    kubes = {name: cluster.kube(token=cluster.token(NS, name)) for name in ("submitter", "approver")}
-    kubes["admin"] = admin
-    # The policy takes effect once the server's policy informer has it.
-    probe = workload("probe", {api.APPROVAL: "approved", api.APPROVAL_BY: user("submitter")})
-    wait_for(lambda: _refused_now(kubes["submitter"], probe), timeout=60, what="the approval policy to take effect")
-    yield kubes
-    # The policy binds every namespace: leave the session's other tests a cluster without it.
-    admin.delete(approval.ADMISSION_API, "ValidatingAdmissionPolicyBinding", CONFIG.policy)
-    admin.delete(approval.ADMISSION_API, "ValidatingAdmissionPolicy", CONFIG.policy)
-    admin.delete("rbac.authorization.k8s.io/v1", "ClusterRole", CONFIG.role)
-    wait_for(lambda: not _refused_now(admin, probe), timeout=60, what="the approval policy to be gone")
-
-
-def _refused_now(kube: Kube, obj: dict[str, Any]) -> bool:
-    try:
-        kube.create(obj, dry_run=True)
-    except ApiException as exc:
-        return bool(exc.status == 403)
-    return False
+    submitter_role = {"apiVersion": f"{approvals.RBAC}/v1", "kind": "Role", "rules": SUBMITTER_RULES}
+    approvals.ensure(admin, {**submitter_role, "metadata": {"name": "submitter", "namespace": NS}})
+    policy = [approval.approver_role(CONFIG), approval.admission_policy(CONFIG), approval.policy_binding(CONFIG)]
+    with approvals.enforced(admin, policy, NS):
+        yield {
+            "submitter": approvals.bound(cluster, NS, "submitter", ("Role", "submitter"), [NS]).kube,
+            "approver": approvals.bound(cluster, NS, "approver", ("ClusterRole", CONFIG.role), [NS]).kube,
+            "admin": admin,
+        }
 
 
 def test_a_submitter_cannot_create_a_pre_approved_workload(identities: dict[str, Kube]) -> None:

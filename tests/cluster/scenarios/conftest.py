@@ -1,15 +1,19 @@
 """The operator on the real control plane, driving AgentWorkloads through Argo's controller.
 
-One platform per session of this package: what the Pulumi program renders for the
-namespaces below, created for real (tests/cluster/platform.py), and Argo's controller
-configured as the chart configures it. ``operator`` is one ``python -m agentic_operator``
-for the ``SHARED`` namespace, logged in with a token of the operator's ServiceAccount
-(the rendered Role is all it may do); tests that start and stop operators of their own use
-``OWN``. The test plays the kubelet and Argo's executor (tests/cluster/executor.py).
+One platform for this package: what the Pulumi program renders for the namespaces below,
+created for real (tests/cluster/platform.py), and Argo's controller configured as the
+chart configures it. Its approval policy is in force while the package runs, and only
+then (it binds every namespace): a human decision is an approver's, a ServiceAccount
+bound to the rendered ``agentic-approver`` ClusterRole, signed with its username.
+``operator`` is one ``python -m agentic_operator`` for the ``SHARED`` namespace, logged
+in with a token of the operator's ServiceAccount (the rendered Role is all it may do);
+tests that start and stop operators of their own use ``OWN``. The test plays the kubelet
+and Argo's executor (tests/cluster/executor.py), with the token Argo mounts.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from components import operator as operator_component
 from components import template
 from testkit.opa import OpaServer
 from testkit.operator_process import OperatorProcess
+from tests.cluster import approvals
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane
 from tests.cluster.executor import Executor
@@ -30,11 +35,12 @@ from tests.cluster.scenarios.workloads import Workloads, requests
 SYSTEM = "scenarios-system"
 SHARED = "scenarios"
 OWN = "scenarios-own"
-OPERATOR_USER = f"system:serviceaccount:{SYSTEM}:{operator_component.NAME}"
+OPERATOR_USER = approvals.service_account_user(SYSTEM, operator_component.NAME)
+APPROVER = "approver"  # a ServiceAccount of SYSTEM's, bound as an approver in SHARED and OWN
 
 
 def executor_user(namespace: str) -> str:
-    return f"system:serviceaccount:{namespace}:{template.EXECUTOR_SERVICE_ACCOUNT}"
+    return approvals.service_account_user(namespace, template.EXECUTOR_SERVICE_ACCOUNT)
 
 
 def not_granted(cluster: ControlPlane, namespace: str) -> set[tuple[str, str, str, str]]:
@@ -61,12 +67,24 @@ class TokenLogin:
         return self.cluster.kubeconfig_for(path, token=self.token, namespace=namespace)
 
 
-@pytest.fixture(scope="session")
-def platform(cluster: ControlPlane, argo: ArgoController) -> Platform:
+@pytest.fixture(scope="package")
+def platform(cluster: ControlPlane, argo: ArgoController) -> Iterator[Platform]:
     rendered = Platform.render(SYSTEM, [SHARED, OWN])
     rendered.install(cluster)
+    before = copy.deepcopy(argo.config)
     argo.set_config(**rendered.controller_config())
-    return rendered
+    try:
+        with approvals.enforced(cluster.kube(), rendered.approval_policy(), SHARED):
+            yield rendered
+    finally:
+        argo.config = before
+        argo.set_config()
+
+
+@pytest.fixture(scope="package")
+def approver(cluster: ControlPlane, platform: Platform) -> approvals.Identity:
+    role = ("ClusterRole", platform.approver_role)
+    return approvals.bound(cluster, SYSTEM, APPROVER, role, platform.workload_namespaces)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +93,7 @@ def policy_url(opa: OpaServer) -> str:
     return opa.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def login(cluster: ControlPlane, platform: Platform) -> TokenLogin:
     return TokenLogin(cluster, platform.operator_token(cluster))
 
@@ -100,7 +118,7 @@ def operator_process(
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator(
     platform: Platform, login: TokenLogin, policy_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
@@ -109,18 +127,15 @@ def operator(
 
 
 @pytest.fixture
-def shared(cluster: ControlPlane, platform: Platform, operator: OperatorProcess) -> Iterator[Workloads]:
+def shared(cluster: ControlPlane, approver: approvals.Identity, operator: OperatorProcess) -> Iterator[Workloads]:
     """Workloads in the shared operator's namespace. After the test: the operator is alive,
     and RBAC granted it (and the executor) all they asked for, as the audit log says."""
-    executor = Executor(cluster.kube(), cluster.kube(token=platform.executor_token(cluster, SHARED)), SHARED)
-    yield Workloads(cluster, SHARED, executor)
+    yield Workloads(cluster, SHARED, Executor(cluster, SHARED), approver)
     assert operator.alive(), f"the operator died:\n{operator.log()[-3000:]}"
     assert not not_granted(cluster, SHARED), "RBAC refused what the platform's Roles should grant"
 
 
 @pytest.fixture
-def own(cluster: ControlPlane, platform: Platform) -> Workloads:
+def own(cluster: ControlPlane, approver: approvals.Identity) -> Workloads:
     """Workloads in a namespace no operator watches until the test starts one."""
-    return Workloads(
-        cluster, OWN, Executor(cluster.kube(), cluster.kube(token=platform.executor_token(cluster, OWN)), OWN)
-    )
+    return Workloads(cluster, OWN, Executor(cluster, OWN), approver)
