@@ -205,6 +205,17 @@ def test_artifacts_are_the_full_s3_locations_the_template_declares() -> None:
     }
 
 
+def test_two_teams_jobs_of_one_name_never_share_keys() -> None:
+    """Keys lie under ``<namespace>/<job-id>/`` (the recording's, replayed for each Workflow)."""
+    team_a, team_b = (
+        argo.workflow_status(argo_sim.run_until_gate(workflow(workload(namespace=ns, jobId="weekly"))))
+        for ns in ("team-a", "team-b")
+    )
+    assert team_b.artifacts["scraper/pages"] == "s3://agentic-artifacts/team-b/weekly/scraper/pages.tgz"
+    assert team_a.artifacts["scraper/pages"] == "s3://agentic-artifacts/team-a/weekly/scraper/pages.tgz"
+    assert not set(team_a.artifacts.values()) & set(team_b.artifacts.values())
+
+
 def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> None:
     st = argo.workflow_status(key_only(at_gate()))
     assert st.artifacts["screenshot-extractor/images"] == (
