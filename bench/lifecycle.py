@@ -36,7 +36,7 @@ def run(n: int, *, deny_gate: bool) -> dict[str, Any]:
         for name in names:
             for _ in range(2):  # the change, then the watch echo of our own write
                 t = time.perf_counter()
-                world.worker.reconcile(("team-a", name))
+                world.reconcile(("team-a", name))
                 elapsed += time.perf_counter() - t
                 reconciles += 1
 

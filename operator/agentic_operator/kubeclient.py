@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import yaml
@@ -75,6 +75,15 @@ def path(
         if subresource:
             parts.append(subresource)
     return "/" + "/".join(parts)
+
+
+class Requests(Protocol):
+    """What the adapters need of a client (:class:`Client`, or a test's in-memory API)."""
+
+    async def get(self, url: str, *, query: Mapping[str, str] | None = None) -> Any: ...
+    async def create(self, url: str, body: Mapping[str, Any]) -> Any: ...
+    async def replace(self, url: str, body: Mapping[str, Any]) -> Any: ...
+    async def patch(self, url: str, body: Mapping[str, Any]) -> Any: ...
 
 
 class TokenFile:

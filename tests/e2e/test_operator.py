@@ -365,7 +365,7 @@ def test_every_request_the_operator_makes_is_allowed_by_its_role(
     opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
 ) -> None:
     """The Pulumi Role (components.operator.operator_rules) covers what the real process does:
-    kopf's watches and Events and the operator's own calls, over a lifecycle that creates,
+    its lists and watches and its writes, over a lifecycle that creates,
     resumes, stops and follows deletion. (The emulator enforces no RBAC; this is the check.)"""
     cluster, player = own
     with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
@@ -377,10 +377,13 @@ def test_every_request_the_operator_makes_is_allowed_by_its_role(
         cluster.wait_for(lambda: "Succeeded" in event_reasons(cluster, "rbac-yes"))
         cluster.delete("agentworkloads", NS, "rbac-yes")
         time.sleep(0.3)
-    ours = cluster.calls(agent=("agentic-operator", "kopf"))
+    ours = cluster.calls(agent="agentic-operator")
     resource_calls = {c for c in ours if c.verb}
     assert {(c.agent, c.verb, c.resource) for c in resource_calls} >= {
-        ("kopf", "watch", "agentworkloads"),
+        ("agentic-operator", "list", "agentworkloads"),
+        ("agentic-operator", "watch", "agentworkloads"),
+        ("agentic-operator", "list", "workflows"),
+        ("agentic-operator", "watch", "workflows"),
         ("agentic-operator", "create", "workflows"),
         ("agentic-operator", "update", "workflows"),
         ("agentic-operator", "patch", "workflows"),
