@@ -78,7 +78,11 @@ class World:
         return self._loop.run_until_complete(coroutine)
 
     def reconcile(self, key: Key = ("team-a", "demo"), worker: Worker | None = None) -> Outcome:
-        return self.run((worker or self.worker).reconcile(key))
+        """One reconcile, and the Events it posts."""
+        worker = worker or self.worker
+        outcome = self.run(worker.reconcile(key))
+        self.run(worker.settle())
+        return outcome
 
     def submit(self, wl: dict[str, Any]) -> None:
         self.worker.workloads.put(self.api.put("agentworkloads", wl))

@@ -235,7 +235,7 @@ class Client:
         user_agent: str,
         timeout: float = 10.0,
         retries: int = 5,
-        connections: int = 16,
+        connections: int = 64,
     ) -> None:
         self.config, self.user_agent = config, user_agent
         self.timeout, self.retries, self.connections = timeout, retries, connections

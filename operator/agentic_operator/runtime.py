@@ -176,6 +176,9 @@ class Runtime:
             for task in self.tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            with contextlib.suppress(TimeoutError):  # the last Events, briefly
+                async with asyncio.timeout(2):
+                    await self.worker.settle()
             await self.client.close()
 
 

@@ -47,7 +47,7 @@ class Settings:
     resync_seconds: float = 300.0
     # Status writes that change no phase (Argo's progress) wait this long, per workload.
     status_coalesce_seconds: float = 10.0
-    workers: int = 8
+    workers: int = 32
     http_port: int = 8080
     log_format: str = "json"
 

@@ -3,7 +3,7 @@
 Reads come from the watch caches (:class:`~agentic_operator.cache.Store`), so a reconcile
 of an unchanged world sends no request at all; the API is read only when a plan needs an
 answer the cache cannot give. Actions run before the status is written, then Events are
-posted. Everything is a coroutine on the operator's one event loop except the policy
+posted in the background. Everything is a coroutine on the operator's one event loop except the policy
 query, which runs in a thread (the OPA client is synchronous, the standard library's).
 
 Status writes that carry no phase transition (Argo's progress, the current step, a
@@ -37,6 +37,7 @@ from agentic_operator.workflows import TemplateNotFoundError, WorkflowConflictEr
 log = logging.getLogger(__name__)
 
 MAX_PASSES = 4  # a plan needs at most: admission, template, then nothing (or a fresh read)
+TEMPLATE_TTL = 60.0  # seconds a WorkflowTemplate found is taken to be there
 
 
 def owner_key(workflow: Mapping[str, Any]) -> Key | None:
@@ -93,6 +94,8 @@ class Worker:
         self._settings, self._metrics, self._clock = settings, metrics, clock
         self._coalesce, self._monotonic = coalesce_seconds, monotonic
         self._held: dict[Key, _Held] = {}
+        self._templates: dict[tuple[str, str], float] = {}  # (namespace, name) -> until when it exists
+        self._posting: set[asyncio.Task[None]] = set()
 
     def _base(self, key: Key, workload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The workload as the next plan starts from it: with the status held, if any."""
@@ -166,11 +169,7 @@ class Worker:
         template_exists, confirmed = observed.template_exists, observed.workflow_confirmed
         for need, value in needs.items():
             if need == core.NEED_TEMPLATE:
-                try:
-                    await self._manager.check_template(namespace, str(value))
-                    template_exists = True
-                except TemplateNotFoundError:
-                    template_exists = False
+                template_exists = await self._template_exists(namespace, str(value))
             elif need == core.NEED_WORKFLOW:
                 workflow, confirmed = await self._manager.get(namespace, name), True
                 if workflow is not None:
@@ -180,6 +179,23 @@ class Worker:
             else:
                 decisions[need] = await self._decide(need, value)
         return core.Observations(decisions, template_exists, confirmed), workflow
+
+    async def _template_exists(self, namespace: str, name: str) -> bool:
+        """Whether the WorkflowTemplate exists; a "yes" is remembered for ``TEMPLATE_TTL``.
+
+        Every new workload asks, and a drain of thousands would read the same template
+        thousands of times. A template deleted within the TTL costs one Workflow that
+        Argo then fails, saying the template is missing (the status mirrors it)."""
+        key = (namespace, name)
+        if self._monotonic() < self._templates.get(key, float("-inf")):
+            return True
+        try:
+            await self._manager.check_template(namespace, name)
+        except TemplateNotFoundError:
+            self._templates.pop(key, None)
+            return False
+        self._templates[key] = self._monotonic() + TEMPLATE_TTL
+        return True
 
     async def _decide(self, query: str, input: Mapping[str, Any]) -> Decision | PolicyUnavailable:
         """Ask the policy; anything short of a decision fails closed as 'not yet'."""
@@ -248,12 +264,22 @@ class Worker:
                 return since + self._coalesce - now
         if patch:
             self._held.pop(key, None)
-            namespace, name = key
-            updated = await self._kube.patch_status(namespace, name, patch)
+            updated = await self._kube.patch_status(*key, patch)
             if updated is None:  # gone, though the cache had it: forget it
                 self.workloads.delete(key)
                 return None
             self.workloads.put(compact_workload(updated))
+        if events:  # after the status they report; the worker need not wait for them
+            task = asyncio.create_task(self._post(workload, events))
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
+        return None
+
+    async def _post(self, workload: Mapping[str, Any], events: list[core.Event]) -> None:
         for event in events:
             await self._kube.post_event(workload, event.type, event.reason, event.message)
-        return None
+
+    async def settle(self) -> None:
+        """Wait for the Events still being posted."""
+        while self._posting:
+            await asyncio.gather(*self._posting)
