@@ -82,9 +82,10 @@ def handlers() -> None:
         registry=registry,
     )
     async def workflow_event(event: kopf.RawEvent, **_: Any) -> None:
-        obj = event["object"]
+        obj: dict[str, Any] = dict(event["object"])
         meta = obj["metadata"]
-        owner = next((r["name"] for r in meta.get("ownerReferences") or () if r.get("kind") == api.KIND), None)
+        refs: list[dict[str, Any]] = meta.get("ownerReferences") or []
+        owner = next((r["name"] for r in refs if r.get("kind") == api.KIND), None)
         if owner is None or event.get("type") == "DELETED":
             return
         status = {"argoPhase": (obj.get("status") or {}).get("phase", ""), "workflowVersion": meta["resourceVersion"]}
@@ -94,9 +95,9 @@ def handlers() -> None:
 
 def seed_handlers() -> None:
     @kopf.daemon(api.GROUP, api.VERSION, api.PLURAL, registry=registry)
-    async def requeue(stopped: kopf.DaemonStopped, patch: kopf.Patch, name: str, namespace: str, **_: Any) -> None:
+    async def requeue(stopped: kopf.DaemonStopped, name: str, namespace: str | None, **_: Any) -> None:
         """The seed's 15-30 s requeue, with its status write on every pass."""
-        url = path(api.GROUP, api.VERSION, api.PLURAL, namespace, name, "status")
+        url = path(api.GROUP, api.VERSION, api.PLURAL, namespace or "default", name, "status")
         while not stopped:
             await asyncio.sleep(random.uniform(15, 30))
             await _client["api"].patch(url, {"status": {"lastReconciled": now_text()}})
