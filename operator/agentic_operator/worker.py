@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_PASSES = 4  # a plan needs at most: admission, template, then nothing (or a fresh read)
 TEMPLATE_TTL = 60.0  # seconds a WorkflowTemplate found is taken to be there
+EVENT_SLOTS = 4  # Events posted at once
 
 
 def owner_key(workflow: Mapping[str, Any]) -> Key | None:
@@ -96,6 +97,7 @@ class Worker:
         self._held: dict[Key, _Held] = {}
         self._templates: dict[tuple[str, str], float] = {}  # (namespace, name) -> until when it exists
         self._posting: set[asyncio.Task[None]] = set()
+        self._event_slots = asyncio.Semaphore(EVENT_SLOTS)
 
     def _base(self, key: Key, workload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The workload as the next plan starts from it: with the status held, if any."""
@@ -276,8 +278,9 @@ class Worker:
         return None
 
     async def _post(self, workload: Mapping[str, Any], events: list[core.Event]) -> None:
-        for event in events:
-            await self._kube.post_event(workload, event.type, event.reason, event.message)
+        async with self._event_slots:  # a few at a time: in a burst, status writes go first
+            for event in events:
+                await self._kube.post_event(workload, event.type, event.reason, event.message)
 
     async def settle(self) -> None:
         """Wait for the Events still being posted."""
