@@ -106,6 +106,7 @@ class Operator:
     ready: Callable[[Operator], bool]
     proc: subprocess.Popen[bytes] | None = None
     profile: Path | None = None  # py-spy's raw (collapsed) samples of the whole run go here
+    watches: int = 2  # watch streams it keeps open once started
 
     def start(self, cluster: Cluster) -> Operator:
         watches = cluster.open_watches
@@ -119,7 +120,7 @@ class Operator:
                 [*sampler, "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
         _wait(lambda: self._alive() and self.ready(self), 120, f"{self.name} to start")
-        _wait(lambda: cluster.open_watches >= watches + 2, 120, f"{self.name}'s watches")
+        _wait(lambda: cluster.open_watches >= watches + self.watches, 120, f"{self.name}'s watches")
         return self
 
     def _alive(self) -> bool:
@@ -193,6 +194,7 @@ def bare_kopf(cluster: Cluster, workdir: Path, namespace: str, *, tuned: bool = 
         env,
         log,
         ready=lambda _: True,  # its watches opening (start()) is what tells
+        watches=1 if seed else 2,  # the seed's daemons watch AgentWorkloads only
     )
 
 
