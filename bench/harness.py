@@ -119,8 +119,12 @@ class Operator:
             subprocess.Popen(
                 [*sampler, "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-        _wait(lambda: self._alive() and self.ready(self), 120, f"{self.name} to start")
-        _wait(lambda: cluster.open_watches >= watches + self.watches, 120, f"{self.name}'s watches")
+        try:
+            _wait(lambda: self._alive() and self.ready(self), 120, f"{self.name} to start")
+            _wait(lambda: cluster.open_watches >= watches + self.watches, 120, f"{self.name}'s watches")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _alive(self) -> bool:
@@ -128,15 +132,21 @@ class Operator:
             raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()[-3000:]}")
         return True
 
+    def __enter__(self) -> Operator:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
-        if self.proc is not None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-            self.proc = None
+        self.proc = None
 
     def _status(self, field: str) -> float:
         assert self.proc is not None

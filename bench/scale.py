@@ -142,11 +142,13 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
     else:
         make = lambda: bare_kopf(cluster, workdir, NS, tuned=kind == "bare-tuned")  # noqa: E731
         answered = lambda w: bool((w.get("status") or {}).get("seen"))  # noqa: E731
+    started: list[Operator] = []  # stopped whatever happens
     try:
         cluster.create("workflowtemplates", NS, {"metadata": {"name": api.DEFAULT_TEMPLATE}, "spec": {}})
         commits = Commits(cluster)
         operator = make()
         operator.profile = profile
+        started.append(operator)
         operator.start(cluster)
 
         start = time.monotonic()
@@ -154,6 +156,9 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
         result["drain_complete"] = _wait(lambda: _count(cluster, answered) == n, 900)
         drained = commits.answers(api.PLURAL, start)
         result["drain_s"] = round(max(max(t) for t in drained.values()) - start, 2) if drained else None
+        result["drain_requests"] = cluster.requests(agent=("agentic-operator", "kopf", "bare-kopf"))
+        if args.drain_only:
+            return result
         if kind != "ours":
             _create_workflows(cluster, names)
         _settled(cluster, commits)
@@ -197,7 +202,9 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
 
         steady_rss = operator.rss_mib()
         operator.stop()
-        restarted = make().start(cluster)
+        restarted = make()
+        started.append(restarted)
+        restarted.start(cluster)
         _settled(cluster, commits, quiet=3)
         time.sleep(2)
         result["restart"] = {
@@ -205,8 +212,9 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
             "peak_mib": restarted.peak_rss_mib(),
             "settled_mib": restarted.rss_mib(),
         }
-        restarted.stop()
     finally:
+        for process in started:
+            process.stop()
         cluster.stop()
     return result
 
@@ -218,7 +226,7 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):g} ({min(values):g}-{max(values):g})"
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=2)
@@ -227,10 +235,15 @@ def main() -> None:
     parser.add_argument("--steady-rate", type=float, default=10.0)
     parser.add_argument("--steady-seconds", type=float, default=40.0)
     parser.add_argument("--idle-seconds", type=float, default=40.0)
+    parser.add_argument("--drain-only", action="store_true", help="stop after the drain")
     parser.add_argument("--policies", type=Path, default=ROOT / "policies")
     parser.add_argument("--json", type=Path, help="also write every result here")
     parser.add_argument("--profile", type=Path, help="a folder for py-spy samples of each operator's first process")
-    args = parser.parse_args()
+    return parser
+
+
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every measurement, printed as it comes (one JSON line each), then a summary."""
     kinds = args.only or ["ours", "bare"]
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, real_opa(args.policies, Path(tmp)) as opa_url:
@@ -241,17 +254,24 @@ def main() -> None:
                 results.append(result)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    print("\nmedian (min-max) over repeats")
+    print("median (min-max) over repeats")
     for kind in kinds:
         mine = [r for r in results if r["operator"] == kind]
-        print(
-            f"{kind}: drain {_spread([r['drain_s'] for r in mine])} s; "
-            f"burst p99 {_spread([r['burst'].get('p99_ms') for r in mine])} ms; "
-            f"steady p99 {_spread([r['steady'].get('p99_ms') for r in mine])} ms; "
-            f"cpu/reaction {_spread([r['cpu_ms_per_reaction'] for r in mine])} ms; "
-            f"peak rss {_spread([r['peak_rss_mib'] for r in mine])} MiB; "
-            f"restart peak {_spread([r['restart']['peak_mib'] for r in mine])} MiB"
-        )
+        line = f"{kind}: drain {_spread([r['drain_s'] for r in mine])} s"
+        if not args.drain_only:
+            line += (
+                f"; burst p99 {_spread([r['burst'].get('p99_ms') for r in mine])} ms; "
+                f"steady p99 {_spread([r['steady'].get('p99_ms') for r in mine])} ms; "
+                f"cpu/reaction {_spread([r['cpu_ms_per_reaction'] for r in mine])} ms; "
+                f"peak rss {_spread([r['peak_rss_mib'] for r in mine])} MiB; "
+                f"restart peak {_spread([r['restart']['peak_mib'] for r in mine])} MiB"
+            )
+        print(line, flush=True)
+    return results
+
+
+def main() -> None:
+    run(parser().parse_args())
 
 
 if __name__ == "__main__":

@@ -31,13 +31,14 @@ def idle_requests(make: Any, n: int, settle: float, window: float) -> dict[str, 
     try:
         cluster.create("workflowtemplates", NS, {"metadata": {"name": "visual-analysis-template"}, "spec": {}})
         _create_workloads(cluster, [f"job-{i:05d}" for i in range(n)])
-        operator: Operator = make(cluster).start(cluster)
-        time.sleep(settle)
-        cluster.reset_requests()
-        time.sleep(window)
-        sent = cluster.requests(agent=AGENTS) - cluster.requests(agent=AGENTS, verb="watch")
-        writes = cluster.requests(agent=AGENTS, verb=("create", "update", "patch", "delete"))
-        operator.stop()
+        operator: Operator = make(cluster)
+        with operator:
+            operator.start(cluster)
+            time.sleep(settle)
+            cluster.reset_requests()
+            time.sleep(window)
+            sent = cluster.requests(agent=AGENTS) - cluster.requests(agent=AGENTS, verb="watch")
+            writes = cluster.requests(agent=AGENTS, verb=("create", "update", "patch", "delete"))
     finally:
         cluster.stop()
     return {

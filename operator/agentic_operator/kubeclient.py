@@ -27,7 +27,7 @@ import os
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -236,9 +236,12 @@ class Client:
         timeout: float = 10.0,
         retries: int = 5,
         connections: int = 64,
+        on_response: Callable[[str, int], None] | None = None,
     ) -> None:
+        """``on_response(method, status)`` is told of every answer (the request counter)."""
         self.config, self.user_agent = config, user_agent
         self.timeout, self.retries, self.connections = timeout, retries, connections
+        self._on_response = on_response or (lambda method, status: None)
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
@@ -285,6 +288,7 @@ class Client:
                 method, url, params=query, data=data, headers=headers, timeout=budget
             ) as response:
                 raw = await response.read()
+                self._on_response(method, response.status)
                 if response.status < 400:
                     return json.loads(raw) if raw else None
                 error = ApiError(
@@ -324,6 +328,7 @@ class Client:
         budget = aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=idle_timeout)
         for attempt in range(self.retries + 1):
             async with self._open().get(url, params=query, headers=self._headers(None), timeout=budget) as response:
+                self._on_response("WATCH", response.status)
                 if response.status >= 400:
                     error = ApiError(
                         response.status,

@@ -53,7 +53,16 @@ class Metrics:
             buckets=(1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400),
             registry=self.registry,
         )
+        self.api_requests = Counter(
+            "agentic_api_requests",
+            "Kubernetes API requests by method (WATCH for watch streams) and HTTP status",
+            ["method", "code"],
+            registry=self.registry,
+        )
         self.registry.register(_PhaseCollector(workloads))
+
+    def api_response(self, method: str, status: int) -> None:
+        self.api_requests.labels(method, str(status)).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -186,9 +186,11 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
     """Wire the runtime from settings: the API client from the credentials, the policy engine."""
     from agentic_operator.policy import policy_from_settings
 
-    client = Client(load_config(), user_agent=USER_AGENT, timeout=settings.api_timeout_seconds)
     workloads, workflows = Store(), Store()
     metrics = Metrics(lambda: list(workloads))
+    client = Client(
+        load_config(), user_agent=USER_AGENT, timeout=settings.api_timeout_seconds, on_response=metrics.api_response
+    )
     worker = Worker(
         workloads=workloads,
         workflows=workflows,

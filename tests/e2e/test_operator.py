@@ -251,11 +251,21 @@ def test_deleting_the_workload_deletes_its_workflow(cluster: Cluster) -> None:
 def test_metrics_and_health(shared: tuple[Cluster, OperatorProcess], cluster: Cluster) -> None:
     submit(cluster, "counted")
     wait_phase(cluster, "counted", "Pending")
+    cluster.wait_for(lambda: "Pending" in event_reasons(cluster, "counted"))
+    time.sleep(0.2)
+    before = cluster.requests(agent="agentic-operator", method="POST", code=201)
     text = shared[1].metrics()
+    after = cluster.requests(agent="agentic-operator", method="POST", code=201)
     assert shared[1].get("/healthz") == (200, "ok") and shared[1].get("/readyz") == (200, "ready")
     assert 'agentic_reconciles_total{result="ok"}' in text
     assert 'agentic_decisions_total{allowed="true",stage="admission"}' in text
     assert 'agentic_workloads{phase="Pending"}' in text
+    counted = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("agentic_api_requests_total{") and 'method="POST"' in line and 'code="201"' in line
+    )
+    assert 0 < before <= counted <= after  # the operator's own request counter agrees with the server's log
 
 
 def test_an_idle_operator_sends_no_requests(cluster: Cluster) -> None:
