@@ -108,8 +108,9 @@ class Operator:
     profile: Path | None = None  # py-spy's raw (collapsed) samples of the whole run go here
     watches: int = 2  # watch streams it keeps open once started
 
-    def start(self, cluster: Cluster) -> Operator:
-        watches = cluster.open_watches
+    def start(self, cluster: Cluster | None = None) -> Operator:
+        """Start it and wait until it is ready (and, on the emulator, watching)."""
+        watches = cluster.open_watches if cluster is not None else 0
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         if self.profile is not None:  # samples of GIL-holding (running) threads only
@@ -121,7 +122,8 @@ class Operator:
             )
         try:
             _wait(lambda: self._alive() and self.ready(self), 120, f"{self.name} to start")
-            _wait(lambda: cluster.open_watches >= watches + self.watches, 120, f"{self.name}'s watches")
+            if cluster is not None:
+                _wait(lambda: cluster.open_watches >= watches + self.watches, 120, f"{self.name}'s watches")
         except BaseException:
             self.stop()
             raise
@@ -167,12 +169,16 @@ class Operator:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ours(cluster: Cluster, workdir: Path, namespace: str, opa_url: str, **values: Any) -> Operator:
+def kubeconfig(cluster: Cluster, workdir: Path, namespace: str) -> Path:
+    return cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace)
+
+
+def ours(kubeconfig: Path, workdir: Path, namespace: str, opa_url: str, **values: Any) -> Operator:
     """``python -m agentic_operator``, as the Deployment runs it; ``values``: Settings fields."""
     port = free_port()
     env = {
         **os.environ,
-        "KUBECONFIG": str(cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace)),
+        "KUBECONFIG": str(kubeconfig),
         **settings.environment(
             {
                 "default_agent_image": SETTINGS.default_agent_image,
@@ -194,8 +200,8 @@ def ours(cluster: Cluster, workdir: Path, namespace: str, opa_url: str, **values
     )
 
 
-def bare_kopf(cluster: Cluster, workdir: Path, namespace: str, *, tuned: bool = False, seed: bool = False) -> Operator:
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace))}
+def bare_kopf(kubeconfig: Path, workdir: Path, namespace: str, *, tuned: bool = False, seed: bool = False) -> Operator:
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
     flags = [*(["--tuned"] if tuned else []), *(["--seed"] if seed else [])]
     log = workdir / f"bare-kopf-{free_port()}.log"
     return Operator(

@@ -34,7 +34,7 @@ from typing import Any
 
 from agentic_operator import api, argo_names
 from agentic_operator.timestamps import now_text
-from bench.harness import AW, WF, Commits, Operator, Spread, bare_kopf, lags, ours, paced, real_opa
+from bench.harness import AW, WF, Commits, Operator, Spread, bare_kopf, kubeconfig, lags, ours, paced, real_opa
 from testkit import argo_sim
 from testkit.apiserver.cluster import Cluster
 from testkit.factories import workload
@@ -137,10 +137,10 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
     make: Callable[[], Operator]
     profile = (args.profile / f"{kind}-{n}-{time.strftime('%H%M%S')}.txt") if args.profile else None
     if kind == "ours":
-        make = lambda: ours(cluster, workdir, NS, opa_url, resync_seconds=RESYNC)  # noqa: E731
+        make = lambda: ours(kubeconfig(cluster, workdir, NS), workdir, NS, opa_url, resync_seconds=RESYNC)  # noqa: E731
         answered: Callable[[dict[str, Any]], bool] = lambda w: (w.get("status") or {}).get("phase") == "Pending"  # noqa: E731
     else:
-        make = lambda: bare_kopf(cluster, workdir, NS, tuned=kind == "bare-tuned")  # noqa: E731
+        make = lambda: bare_kopf(kubeconfig(cluster, workdir, NS), workdir, NS, tuned=kind == "bare-tuned")  # noqa: E731
         answered = lambda w: bool((w.get("status") or {}).get("seen"))  # noqa: E731
     started: list[Operator] = []  # stopped whatever happens
     try:
@@ -195,7 +195,9 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
         result["steady"] = {**Spread(steady).summary(), "unanswered": steady_n - len(steady)}
 
         cluster.reset_requests()
+        idle_cpu = operator.cpu_seconds()
         time.sleep(args.idle_seconds)
+        result["idle_cpu_s"] = round(operator.cpu_seconds() - idle_cpu, 2)
         agents = ("agentic-operator", "kopf", "bare-kopf")
         result["idle_requests"] = cluster.requests(agent=agents) - cluster.requests(agent=agents, verb="watch")
         result["idle_seconds"] = args.idle_seconds

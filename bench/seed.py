@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Operator, bare_kopf, ours, real_opa
+from bench.harness import Operator, bare_kopf, kubeconfig, ours, real_opa
 from bench.scale import NS, RESYNC, _create_workloads
 from testkit.apiserver.cluster import Cluster
 from testkit.operator_process import ROOT
@@ -53,8 +53,10 @@ def run(n: int, *, settle: float, window: float, policies: Path) -> list[dict[st
     with tempfile.TemporaryDirectory() as tmp, real_opa(policies, Path(tmp)) as opa_url:
         work = Path(tmp)
         return [
-            idle_requests(lambda c: bare_kopf(c, work, NS, seed=True), n, settle, window),
-            idle_requests(lambda c: ours(c, work, NS, opa_url, resync_seconds=RESYNC), n, settle, window),
+            idle_requests(lambda c: bare_kopf(kubeconfig(c, work, NS), work, NS, seed=True), n, settle, window),
+            idle_requests(
+                lambda c: ours(kubeconfig(c, work, NS), work, NS, opa_url, resync_seconds=RESYNC), n, settle, window
+            ),
         ]
 
 
