@@ -14,12 +14,12 @@ export PULUMI_CONFIG_PASSPHRASE ?=
 TOOLS_BIN := $(shell hack/tools.sh bin)
 export AGENTIC_TOOLS_BIN ?= $(TOOLS_BIN)
 
-.PHONY: venv tools test lint typecheck unit cluster stack up preview destroy golden bench clean
+.PHONY: venv tools test lint typecheck unit cluster stack up preview destroy golden bench demo clean
 
-$(VENV)/.installed: requirements.lock operator/pyproject.toml
+$(VENV)/.installed: requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./operator
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./contract -e ./operator -e ./agent
 	touch $@
 
 venv: $(VENV)/.installed
@@ -69,6 +69,10 @@ golden: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+# The four agent steps on this machine against a page of testkit/agent/site (needs chromium).
+demo: venv
+	$(BIN)/python -m testkit.agent.demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

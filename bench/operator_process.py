@@ -19,11 +19,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agentic_operator.policy import EmbeddedPolicy
 from testkit.apiserver.cluster import Cluster
 from testkit.factories import workload
-from testkit.fake_opa import FakeOpa, as_opa
-from testkit.operator_process import ROOT, ArgoPlayer, OperatorProcess
+from testkit.opa import OpaServer
+from testkit.operator_process import ArgoPlayer, OperatorProcess
 
 NS = "team-a"
 OURS = ("agentic-operator", "kopf")
@@ -48,7 +47,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 def run(n: int) -> dict[str, Any]:
     names = [f"job-{i:05d}" for i in range(n)]
-    with tempfile.TemporaryDirectory() as tmp, FakeOpa(as_opa(EmbeddedPolicy(ROOT / "policies"))) as opa:
+    with tempfile.TemporaryDirectory() as tmp, OpaServer() as opa:
         cluster = Cluster(namespaces=(NS,), timeout=30).start()
         try:
             cluster.create("workflowtemplates", NS, {"metadata": {"name": "visual-analysis-template"}, "spec": {}})

@@ -1,9 +1,10 @@
 """What the operator's pod mounts, read from the repository: pure functions, no Pulumi.
 
-- The operator's source (``operator/agentic_operator/**/*.py``) and its pinned runtime
-  dependencies (``operator/requirements.lock``), for *bundled mode*: a stock Python image
-  installs the lock file and runs the mounted source, so a change to the operator needs
-  no image build, only ``pulumi up``.
+- The operator's source (``operator/agentic_operator/**/*.py``, with the step contract
+  ``contract/agentic_contract/**/*.py`` it imports) and its pinned runtime dependencies
+  (``operator/requirements.lock``), for *bundled mode*: a stock Python image installs the
+  lock file and runs the mounted source, so a change to the operator needs no image
+  build, only ``pulumi up``.
 - The policies for the OPA sidecar: every ``policies/*.rego`` except ``*_test.rego``,
   and ``policies/data.json`` with the stack's overrides deep-merged over its
   ``agentic.config``.
@@ -26,12 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentic_operator.policy import policy_files
-
 ROOT = Path(__file__).resolve().parents[1]
 OPERATOR_DIR = ROOT / "operator"
+AGENT_DIR = ROOT / "agent"
+CONTRACT_DIR = ROOT / "contract"
 POLICY_DIR = ROOT / "policies"
 PACKAGE = "agentic_operator"
+AGENT_PACKAGE = "agentic_agent"
+CONTRACT_PACKAGE = "agentic_contract"
+AGENT_LAUNCHER = "bin/agent"
 REQUIREMENTS = "requirements.lock"
 DATA_FILE = "data.json"
 # The stack-configurable part of the policy data: data.json's {"agentic": {"config": ...}}.
@@ -49,7 +53,7 @@ class Bundle:
     """ConfigMap ``data`` plus the volume ``items`` that restore the relative paths."""
 
     data: dict[str, str]
-    items: list[dict[str, str]]
+    items: list[dict[str, Any]]
 
     @property
     def hash(self) -> str:
@@ -60,7 +64,7 @@ class Bundle:
         return digest.hexdigest()
 
 
-def _bundle(files: Mapping[str, str]) -> Bundle:
+def _bundle(files: Mapping[str, str], executables: frozenset[str] = frozenset()) -> Bundle:
     """``files`` maps relative paths to text; keys replace ``/`` with ``__``."""
     data = {path.replace("/", "__"): text for path, text in sorted(files.items())}
     if len(data) != len(files):
@@ -68,19 +72,35 @@ def _bundle(files: Mapping[str, str]) -> Bundle:
     size = sum(len(k) + len(v.encode()) for k, v in data.items())
     if size > CONFIGMAP_LIMIT:
         raise BundleError(f"bundle is {size} bytes, over the {CONFIGMAP_LIMIT}-byte ConfigMap limit")
-    items = [{"key": path.replace("/", "__"), "path": path} for path in sorted(files)]
+    items: list[dict[str, Any]] = [{"key": path.replace("/", "__"), "path": path} for path in sorted(files)]
+    for item in items:
+        if item["path"] in executables:
+            item["mode"] = 0o555
     return Bundle(data=data, items=items)
 
 
-def operator_source(operator_dir: Path = OPERATOR_DIR) -> Bundle:
-    """The operator package's ``.py`` files and ``requirements.lock``."""
-    files = {
-        path.relative_to(operator_dir).as_posix(): path.read_text()
-        for path in sorted((operator_dir / PACKAGE).rglob("*.py"))
+def package_files(parent: Path, package: str) -> dict[str, str]:
+    """A package's ``.py`` files by their path relative to ``parent`` (``package/...``)."""
+    return {
+        path.relative_to(parent).as_posix(): path.read_text()
+        for path in sorted((parent / package).rglob("*.py"))
         if "__pycache__" not in path.parts
     }
+
+
+def operator_source(operator_dir: Path = OPERATOR_DIR, contract_dir: Path = CONTRACT_DIR) -> Bundle:
+    """The operator package's ``.py`` files, the contract package's, and ``requirements.lock``."""
+    files = package_files(operator_dir, PACKAGE) | package_files(contract_dir, CONTRACT_PACKAGE)
     files[REQUIREMENTS] = (operator_dir / REQUIREMENTS).read_text()
     return _bundle(files)
+
+
+def agent_source(agent_dir: Path = AGENT_DIR, contract_dir: Path = CONTRACT_DIR) -> Bundle:
+    """Bundled mode's agent: its package, the contract package, the hashed lock and the launcher."""
+    files = package_files(agent_dir, AGENT_PACKAGE) | package_files(contract_dir, CONTRACT_PACKAGE)
+    files[REQUIREMENTS] = (agent_dir / REQUIREMENTS).read_text()
+    files[AGENT_LAUNCHER] = (agent_dir / AGENT_LAUNCHER).read_text()
+    return _bundle(files, frozenset({AGENT_LAUNCHER}))
 
 
 def policy_data(policy_dir: Path = POLICY_DIR) -> dict[str, Any] | None:
@@ -131,10 +151,14 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[st
     return out
 
 
+def policy_files(policy_dir: Path) -> list[Path]:
+    """The modules OPA gets: the directory's ``*.rego`` files but its ``*_test.rego``, sorted."""
+    return sorted(p for p in policy_dir.glob("*.rego") if not p.name.endswith("_test.rego"))
+
+
 def policies(policy_dir: Path = POLICY_DIR, overrides: Mapping[str, Any] | None = None) -> Bundle:
-    """The modules the operator's own engine loads (``agentic_operator.policy.policy_files``:
-    the directory's non-test ``.rego`` files), and data.json with ``overrides`` merged into
-    agentic.config. The sidecar then evaluates exactly the files the policy tests do.
+    """The modules (:func:`policy_files`), and data.json with ``overrides`` merged into
+    agentic.config: what the sidecar serves, and what the tests' OPA (testkit/opa.py) loads.
 
     A missing or empty ``policies/`` gives an empty bundle (plus data.json when there are
     overrides): OPA then answers no decision, and the operator fails closed.

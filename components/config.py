@@ -31,7 +31,7 @@ import pulumi
 import yaml
 
 from agentic_operator import api
-from components import bundle
+from components import admission_defaults, bundle
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
 PROJECT = "agentic-platform"
@@ -41,12 +41,15 @@ STACK_CONFIG_DIR = bundle.ROOT
 ARGO_CHART_VERSION = "1.0.18"  # app v4.0.6; values checked in argoproj/argo-helm at this version
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 MINIO_CLIENT_IMAGE = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z"
-PYTHON_IMAGE = "python:3.11.16-slim"
-OPA_IMAGE = "openpolicyagent/opa:1.19.1-static"
+PYTHON_IMAGE = "python:3.11.16-slim"  # bundled mode's interpreter (operator and agent)
+OPA_IMAGE = "openpolicyagent/opa:1.22.3-static"
 # The platform's defaults: the template's parameter defaults and, through the operator's
 # environment (AGENTIC_DEFAULT_*), the operator's, for workloads that do not name their own.
 DEFAULT_BUCKET = "agentic-artifacts"
-DEFAULT_AGENT_IMAGE = "ghcr.io/agentic-dev/agent:0.1.0"
+# Bundled mode (template.agentImage unset): the agent's source from a ConfigMap runs on the
+# Python image, so the default works on any cluster with no image to build.
+DEFAULT_AGENT_IMAGE = PYTHON_IMAGE
+DEFAULT_LLM_MODEL = "gpt-4o-mini"
 BROWSERLESS_URL = "http://browserless.browserless.svc.cluster.local:3000"
 LITELLM_URL = "http://litellm.litellm.svc.cluster.local:4000"
 
@@ -177,7 +180,10 @@ FIELDS: dict[str, Field] = {
     "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
     "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
-    "template.agentImage": Field(str, DEFAULT_AGENT_IMAGE, _image, "Default agent image."),
+    "template.agentImage": Field(
+        str, None, _image, "Agent image with `agent` on PATH; unset = bundled mode (Python image, source ConfigMap)."
+    ),
+    "template.llmModel": Field(str, DEFAULT_LLM_MODEL, None, "Model name synthesis asks LiteLLM for."),
     "template.browserlessUrl": Field(str, BROWSERLESS_URL, _url, "Browserless URL for steps."),
     "template.litellmUrl": Field(str, LITELLM_URL, _url, "LiteLLM URL for steps."),
     "template.databaseDsn": Field(
@@ -375,20 +381,47 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         errors.append(f"{_full('policy.data')}: cannot read the policy data: {exc}")
         return
     if base is not None:
-        errors.extend(f"{_full('policy.data')}: {e}" for e in bundle.override_errors(base, values["policy.data"]))
+        problems = bundle.override_errors(base, values["policy.data"])
+        errors.extend(f"{_full('policy.data')}: {e}" for e in problems)
+        if not problems:
+            errors.extend(_policy_default_errors(values, policy_dir))
+
+
+def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
+    """The platform defaults the admission policy would deny, each named by its stack key
+    (components/admission_defaults.py: the policy's two rules that judge them)."""
+    if not (policy_dir / "admission.rego").exists():
+        return []  # no admission policy judges the defaults (the operator fails closed anyway)
+    overrides = {bundle.CONFIG_PATH[0]: {bundle.CONFIG_PATH[1]: dict(values["policy.data"])}}
+    config = bundle.config_section(bundle.deep_merge(bundle.policy_data(policy_dir) or {}, overrides))
+    if config is None:
+        return []
+    problems = admission_defaults.denied(
+        config, agent_image=values["template.agentImage"] or DEFAULT_AGENT_IMAGE, bucket=values["minio.bucket"]
+    )
+    keys = {"image": "template.agentImage", "bucket": "minio.bucket"}
+    return [f"{_full(keys[what])}: the admission policy denies it: {why}" for what, why in sorted(problems.items())]
 
 
 def template_settings(
     namespace: str,
     *,
     bucket: str = DEFAULT_BUCKET,
-    agent_image: str = DEFAULT_AGENT_IMAGE,
+    agent_image: str | None = None,
     browserless_url: str = BROWSERLESS_URL,
     litellm_url: str = LITELLM_URL,
+    llm_model: str = DEFAULT_LLM_MODEL,
 ) -> TemplateSettings:
-    """The template's settings for a platform in ``namespace`` (MinIO's), defaults as above."""
+    """The template's settings for a platform in ``namespace`` (MinIO's), defaults as above.
+
+    Without ``agent_image``, bundled mode: :data:`DEFAULT_AGENT_IMAGE` runs the agent's
+    source (``bundle.agent_source()``, a ConfigMap); with one, that image is the agent.
+    """
     store = ArtifactStore(endpoint=minio_endpoint(namespace), bucket=bucket)
-    return TemplateSettings(store, agent_image, browserless_url, litellm_url)
+    source = None if agent_image else bundle.agent_source()
+    return TemplateSettings(
+        store, agent_image or DEFAULT_AGENT_IMAGE, browserless_url, litellm_url, llm_model, agent_bundle=source
+    )
 
 
 def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OPERATOR_DIR) -> PlatformConfig:
@@ -407,6 +440,7 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         agent_image=values["template.agentImage"],
         browserless_url=values["template.browserlessUrl"],
         litellm_url=values["template.litellmUrl"],
+        llm_model=values["template.llmModel"],
     )
     store = template.artifacts
     return PlatformConfig(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pulumi
 
 from agentic_operator import api
+from components import bundle
 from components.argo import ArgoWorkflows
 from components.base import Component
 from components.config import PlatformConfig
@@ -35,6 +36,8 @@ class AgenticPlatform(Component):
         self.crd = AgentWorkloadCrd(self.named("crd"), api.crd(), opts=self.child())
         self.argo = ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
         self.minio = Minio(self.named("minio"), config.minio, opts=self.child(self.namespace))
+        policies = bundle.policies(config.operator.policy_dir, config.operator.policy_overrides)
+        policy_data = policies.data.get(bundle.DATA_FILE, "")
         self.workloads = [
             WorkloadNamespace(
                 self.named(f"workloads-{namespace}"),
@@ -44,6 +47,7 @@ class AgenticPlatform(Component):
                     artifact_access_key=self.minio.artifact_access_key,
                     artifact_secret_key=self.minio.artifact_secret_key,
                     database_dsn=config.database_dsn,
+                    policy_data=policy_data,
                     requires=(self.argo.release,),
                 ),
                 opts=self.child(),

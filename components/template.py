@@ -1,6 +1,6 @@
 """The visual-analysis WorkflowTemplate as data: a pure builder, no Pulumi.
 
-The pipeline (names from :mod:`agentic_operator.pipeline`, which the operator reads too)::
+The pipeline (names from :mod:`agentic_contract.pipeline`, which the operator and the agent read too)::
 
     scraper -> (screenshot-extractor || dom-extractor) -> approval-gate -> synthesis
 
@@ -35,9 +35,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentic_operator import api, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api
 from agentic_operator.argo_names import API_VERSION
 from components import podspec
+from components.bundle import Bundle
 
 # Names the WorkloadNamespace component creates and the template refers to.
 EXECUTOR_SERVICE_ACCOUNT = "agentic-workflow"
@@ -46,40 +48,24 @@ ACCESS_KEY = "accesskey"
 SECRET_KEY = "secretkey"
 DATABASE_SECRET = "agentic-database"
 DATABASE_KEY = "dsn"
+# The agent's credentials for Browserless and LiteLLM: a Secret the platform's user
+# creates (kubectl create secret generic agentic-agent-credentials ...); optional.
+AGENT_CREDENTIALS_SECRET = "agentic-agent-credentials"
+CREDENTIAL_KEYS = {
+    pipeline.ENV_BROWSERLESS_TOKEN: "browserless-token",
+    pipeline.ENV_LITELLM_API_KEY: "litellm-api-key",
+}
+# The policy data (policies/data.json with the stack's overrides) for the agent's guard.
+AGENT_POLICY_CONFIGMAP = "agentic-agent-policy"
+POLICY_DATA_KEY = "data.json"
+# Bundled mode: the agent's source and lock file, and where the init container installs.
+AGENT_SOURCE_CONFIGMAP = "agentic-agent-source"
+AGENT_SOURCE_DIR = "/opt/agentic/src"
+AGENT_DEPS_DIR = "/opt/agentic/deps"
+# Debian's default PATH, then the bundle's `agent` launcher last: an image with its own
+# `agent` in a standard directory runs that one.
+BUNDLED_PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{AGENT_SOURCE_DIR}/bin"
 
-# Where the agent reads its inputs and writes its outputs (a writable emptyDir).
-SCRATCH = "/tmp"
-INPUTS = f"{SCRATCH}/inputs"
-OUTPUT_PARAMETERS = f"{SCRATCH}/outputs/parameters"
-OUTPUT_ARTIFACTS = f"{SCRATCH}/outputs/artifacts"
-AGENT_COMMAND = "agent"
-
-# Each agent step: the artifact it produces, the artifacts it reads (from which task),
-# and the input parameters it consumes.
-ARTIFACTS = {
-    pipeline.STEP_SCRAPER: "pages",
-    pipeline.STEP_SCREENSHOTS: "images",
-    pipeline.STEP_DOM: "dom",
-    pipeline.STEP_SYNTHESIS: "report",
-}
-_READS: dict[str, tuple[str, ...]] = {
-    pipeline.STEP_SCRAPER: (),
-    pipeline.STEP_SCREENSHOTS: (pipeline.STEP_SCRAPER,),
-    pipeline.STEP_DOM: (pipeline.STEP_SCRAPER,),
-    pipeline.STEP_SYNTHESIS: (pipeline.STEP_SCRAPER, pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM),
-}
-_INPUTS: dict[str, tuple[str, ...]] = {
-    pipeline.STEP_SCRAPER: (pipeline.PARAM_JOB_ID, pipeline.PARAM_TARGET_URLS, pipeline.PARAM_OBJECTIVE),
-    pipeline.STEP_SCREENSHOTS: (pipeline.PARAM_JOB_ID, pipeline.PARAM_OBJECTIVE),
-    pipeline.STEP_DOM: (pipeline.PARAM_JOB_ID, pipeline.PARAM_OBJECTIVE),
-    pipeline.STEP_SYNTHESIS: (pipeline.PARAM_JOB_ID, pipeline.PARAM_OBJECTIVE),
-}
-# Environment variable through which the agent receives each input parameter.
-_ENV = {
-    pipeline.PARAM_JOB_ID: "AGENT_JOB_ID",
-    pipeline.PARAM_TARGET_URLS: "AGENT_TARGET_URLS",
-    pipeline.PARAM_OBJECTIVE: "AGENT_OBJECTIVE",
-}
 _DESCRIPTIONS = {
     pipeline.PARAM_JOB_ID: "Job id: names the Workflow and the artifact prefix job-<job-id>/.",
     pipeline.PARAM_TARGET_URLS: "The pages to analyse, as a JSON array of strings.",
@@ -91,6 +77,14 @@ _GATE_DESCRIPTIONS = {
     pipeline.GATE_DECISION: f"{pipeline.APPROVED} or {pipeline.REJECTED}; synthesis runs only when {pipeline.APPROVED}.",
     pipeline.GATE_DECIDED_BY: "Who decided: the gate policy, or the approving human.",
     pipeline.GATE_REASON: "Why.",
+}
+# Argo retries a step only when the agent says a retry may help (EXIT_RETRYABLE).
+# Ref: https://argo-workflows.readthedocs.io/en/latest/retries/#conditional-retries
+RETRY_STRATEGY = {
+    "limit": 2,
+    "retryPolicy": "OnFailure",
+    "expression": f"asInt(lastRetry.exitCode) == {pipeline.EXIT_RETRYABLE}",
+    "backoff": {"duration": "15s", "factor": 2, "maxDuration": "5m"},
 }
 
 
@@ -120,8 +114,12 @@ class TemplateSettings:
     agent_image: str
     browserless_url: str
     litellm_url: str
+    llm_model: str
     requests: tuple[str, str] = ("100m", "256Mi")
     limits: tuple[str, str] = ("1", "1Gi")
+    # Bundled mode: the agent's source ConfigMap content (components.bundle.agent_source());
+    # None when agent_image already contains the agent (image mode).
+    agent_bundle: Bundle | None = None
 
 
 def _ref(*path: str) -> str:
@@ -150,48 +148,128 @@ def _s3(store: ArtifactStore, key: str) -> dict[str, Any]:
     }
 
 
-def _container(step: str, settings: TemplateSettings) -> dict[str, Any]:
-    env: list[dict[str, Any]] = [{"name": _ENV[p], "value": _ref("inputs", "parameters", p)} for p in _INPUTS[step]]
-    env += [
-        {"name": "AGENT_INPUT_DIR", "value": INPUTS},
-        {"name": "AGENT_OUTPUT_PARAMETERS", "value": OUTPUT_PARAMETERS},
-        {"name": "AGENT_OUTPUT_ARTIFACTS", "value": OUTPUT_ARTIFACTS},
-        {"name": "BROWSERLESS_URL", "value": settings.browserless_url},
-        {"name": "LITELLM_URL", "value": settings.litellm_url},
-        {
-            "name": "DATABASE_URL",
-            # optional: a platform without a database still runs the pipeline.
-            "valueFrom": {"secretKeyRef": {"name": DATABASE_SECRET, "key": DATABASE_KEY, "optional": True}},
-        },
-        {"name": "HOME", "value": SCRATCH},
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    # optional: a platform without the Secret still runs (the agent then sends no credential).
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key, "optional": True}}}
+
+
+def _platform_env(name: str, settings: TemplateSettings) -> dict[str, Any]:
+    """The value of one platform variable a step reads (``AgentStep.env``)."""
+    if name in CREDENTIAL_KEYS:
+        return _secret_env(name, AGENT_CREDENTIALS_SECRET, CREDENTIAL_KEYS[name])
+    values = {
+        pipeline.ENV_POLICY_DATA: pipeline.POLICY_DATA_PATH,
+        pipeline.ENV_BROWSERLESS_URL: settings.browserless_url,
+        pipeline.ENV_LITELLM_URL: settings.litellm_url,
+        pipeline.ENV_LLM_MODEL: settings.llm_model,
+    }
+    return {"name": name, "value": values[name]}
+
+
+def _install(settings: TemplateSettings, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Bundled mode's init container: the locked, hashed dependencies into the deps volume.
+
+    It runs the template's default agent image, which in bundled mode is the Python image
+    the lock's wheels were chosen for (``components.config.DEFAULT_AGENT_IMAGE``); a
+    workload's own ``spec.agentImage`` changes the step's image, never the installer's.
+    """
+    return {
+        "name": "install-agent",
+        "image": settings.agent_image,
+        "command": ["python", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check"],
+        "args": [
+            "--no-input",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--require-hashes",
+            "--target",
+            AGENT_DEPS_DIR,
+            "--requirement",
+            f"{AGENT_SOURCE_DIR}/requirements.lock",
+        ],
+        "env": [{"name": "HOME", "value": pipeline.SCRATCH}],
+        "resources": podspec.resources(settings.requests, settings.limits),
+        "securityContext": podspec.container_security_context(),
+        "volumeMounts": mounts,
+    }
+
+
+def _container(step: pipeline.AgentStep, settings: TemplateSettings) -> dict[str, Any]:
+    env: list[dict[str, Any]] = [
+        {"name": pipeline.PARAMETER_ENV[p], "value": _ref("inputs", "parameters", p)} for p in step.parameters
     ]
+    env += [
+        {"name": pipeline.ENV_INPUT_DIR, "value": pipeline.INPUT_DIR},
+        {"name": pipeline.ENV_OUTPUT_PARAMETERS, "value": pipeline.OUTPUT_PARAMETERS_DIR},
+        {"name": pipeline.ENV_OUTPUT_ARTIFACTS, "value": pipeline.OUTPUT_ARTIFACTS_DIR},
+        *(_platform_env(name, settings) for name in step.env),
+        _secret_env(pipeline.ENV_DATABASE_URL, DATABASE_SECRET, DATABASE_KEY),
+        {"name": "HOME", "value": pipeline.SCRATCH},
+    ]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": pipeline.SCRATCH}]
+    if pipeline.ENV_POLICY_DATA in step.env:
+        policy_dir = pipeline.POLICY_DATA_PATH.rsplit("/", 1)[0]
+        mounts.append({"name": "agent-policy", "mountPath": policy_dir, "readOnly": True})
+    if settings.agent_bundle is not None:
+        env.append({"name": "PATH", "value": BUNDLED_PATH})
+        mounts += [
+            {"name": "agent-source", "mountPath": AGENT_SOURCE_DIR, "readOnly": True},
+            {"name": "agent-deps", "mountPath": AGENT_DEPS_DIR, "readOnly": True},
+        ]
     return {
         "image": _param(pipeline.PARAM_AGENT_IMAGE),
         # Explicit command: the emissary executor would otherwise look the entrypoint up
         # in the registry. Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-executors/
-        "command": [AGENT_COMMAND, step],
+        "command": [pipeline.AGENT_COMMAND, step.name],
         "env": env,
         "resources": podspec.resources(settings.requests, settings.limits),
         "securityContext": podspec.container_security_context(),
-        "volumeMounts": [{"name": "tmp", "mountPath": SCRATCH}],
+        "volumeMounts": mounts,
     }
 
 
 def agent_step(step: str, settings: TemplateSettings) -> dict[str, Any]:
     """A container template for one agent step."""
+    spec = pipeline.AGENT_STEPS[step]
     store = settings.artifacts
-    artifact = ARTIFACTS[step]
-    inputs: dict[str, Any] = {"parameters": [{"name": p} for p in _INPUTS[step]]}
-    if reads := _READS[step]:
-        inputs["artifacts"] = [{"name": ARTIFACTS[r], "path": f"{INPUTS}/{ARTIFACTS[r]}"} for r in reads]
+    inputs: dict[str, Any] = {"parameters": [{"name": p} for p in spec.parameters]}
+    if spec.reads:
+        inputs["artifacts"] = [
+            {"name": artifact, "path": pipeline.input_path(artifact)}
+            for artifact in (pipeline.AGENT_STEPS[r].artifact for r in spec.reads)
+        ]
     outputs: dict[str, Any] = {
         "artifacts": [
-            {"name": artifact, "path": f"{OUTPUT_ARTIFACTS}/{artifact}", "s3": _s3(store, artifact_key(step, artifact))}
+            {
+                "name": spec.artifact,
+                "path": pipeline.output_artifact_path(spec.artifact),
+                "s3": _s3(store, artifact_key(step, spec.artifact)),
+            }
         ]
     }
-    if params := pipeline.STEP_OUTPUTS.get(step):
-        outputs["parameters"] = [{"name": p, "valueFrom": {"path": f"{OUTPUT_PARAMETERS}/{p}"}} for p in params]
-    return {"name": step, "inputs": inputs, "outputs": outputs, "container": _container(step, settings)}
+    if spec.outputs:
+        outputs["parameters"] = [
+            {"name": p, "valueFrom": {"path": pipeline.output_parameter_path(p)}} for p in spec.outputs
+        ]
+    template: dict[str, Any] = {
+        "name": step,
+        "inputs": inputs,
+        "outputs": outputs,
+        "retryStrategy": RETRY_STRATEGY,
+        "container": _container(spec, settings),
+    }
+    if settings.agent_bundle is not None:
+        template["initContainers"] = [
+            _install(
+                settings,
+                [
+                    {"name": "agent-source", "mountPath": AGENT_SOURCE_DIR, "readOnly": True},
+                    {"name": "agent-deps", "mountPath": AGENT_DEPS_DIR},
+                    {"name": "tmp", "mountPath": pipeline.SCRATCH},
+                ],
+            )
+        ]
+    return template
 
 
 def approval_gate() -> dict[str, Any]:
@@ -211,16 +289,18 @@ def approval_gate() -> dict[str, Any]:
 
 
 def _task(step: str, dependencies: tuple[str, ...]) -> dict[str, Any]:
+    spec = pipeline.AGENT_STEPS[step]
     task: dict[str, Any] = {
         "name": step,
         "template": step,
-        "arguments": {"parameters": [{"name": p, "value": _param(p)} for p in _INPUTS[step]]},
+        "arguments": {"parameters": [{"name": p, "value": _param(p)} for p in spec.parameters]},
     }
     if dependencies:
         task["dependencies"] = list(dependencies)
-    if reads := _READS[step]:
+    if spec.reads:
         task["arguments"]["artifacts"] = [
-            {"name": ARTIFACTS[r], "from": _ref("tasks", r, "outputs", "artifacts", ARTIFACTS[r])} for r in reads
+            {"name": artifact, "from": _ref("tasks", r, "outputs", "artifacts", artifact)}
+            for r, artifact in ((r, pipeline.AGENT_STEPS[r].artifact) for r in spec.reads)
         ]
     return task
 
@@ -245,6 +325,29 @@ def dag() -> dict[str, Any]:
     return {"name": pipeline.ENTRYPOINT, "dag": {"tasks": tasks}}
 
 
+def volumes(settings: TemplateSettings) -> list[dict[str, Any]]:
+    """Scratch, the policy data, and in bundled mode the agent's source and dependencies."""
+    out = [
+        podspec.scratch_volume("tmp", "2Gi"),
+        {
+            "name": "agent-policy",
+            "configMap": {
+                "name": AGENT_POLICY_CONFIGMAP,
+                "items": [{"key": POLICY_DATA_KEY, "path": pipeline.POLICY_DATA_PATH.rsplit("/", 1)[1]}],
+            },
+        },
+    ]
+    if settings.agent_bundle is not None:
+        out += [
+            {
+                "name": "agent-source",
+                "configMap": {"name": AGENT_SOURCE_CONFIGMAP, "items": settings.agent_bundle.items},
+            },
+            {"name": "agent-deps", "emptyDir": {"sizeLimit": "1Gi"}},
+        ]
+    return out
+
+
 def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
     """The ``visual-analysis-template`` WorkflowTemplate (without a namespace)."""
     defaults = {pipeline.PARAM_AGENT_IMAGE: settings.agent_image, pipeline.PARAM_BUCKET: settings.artifacts.bucket}
@@ -261,7 +364,7 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,
             "arguments": {"parameters": arguments},
             "securityContext": podspec.pod_security_context(),
-            "volumes": [podspec.scratch_volume("tmp", "2Gi")],
+            "volumes": volumes(settings),
             "templates": [
                 dag(),
                 agent_step(pipeline.STEP_SCRAPER, settings),

@@ -8,6 +8,8 @@
   own namespace, so each workload namespace holds its copy (the artifact user's keys,
   never MinIO's root).
 - The database DSN Secret, when configured: steps read it through ``secretKeyRef``.
+- ConfigMaps for the agent: the policy data (its fetch-time guard reads the same
+  ``blocked_networks`` admission does) and, in bundled mode, the agent's source.
 - The ``visual-analysis-template`` WorkflowTemplate, created after Argo (its CRDs).
 
 Why a namespaced WorkflowTemplate in each namespace rather than one
@@ -50,6 +52,8 @@ class WorkloadConfig:
     artifact_access_key: pulumi.Input[str]
     artifact_secret_key: pulumi.Input[str]
     database_dsn: pulumi.Input[str] | None = None
+    # policies/data.json with the stack's overrides (components.bundle.policies), as text.
+    policy_data: str = ""
     # What the WorkflowTemplate needs first: Argo's CRDs (the chart release).
     requires: Sequence[pulumi.Resource] = ()
 
@@ -93,6 +97,23 @@ class WorkloadNamespace(Component):
                 string_data={template.DATABASE_KEY: pulumi.Output.secret(config.database_dsn)},
                 opts=self.child(),
             )
+        self.config_maps = [
+            k8s.core.v1.ConfigMap(
+                self.named("agent-policy"),
+                metadata=meta(template.AGENT_POLICY_CONFIGMAP),
+                data={template.POLICY_DATA_KEY: config.policy_data},
+                opts=self.child(),
+            )
+        ]
+        if config.template.agent_bundle is not None:
+            self.config_maps.append(
+                k8s.core.v1.ConfigMap(
+                    self.named("agent-source"),
+                    metadata=meta(template.AGENT_SOURCE_CONFIGMAP),
+                    data=config.template.agent_bundle.data,
+                    opts=self.child(),
+                )
+            )
         manifest = template.workflow_template(config.template)
         self.workflow_template = k8s.apiextensions.CustomResource(
             self.named("template"),
@@ -100,7 +121,7 @@ class WorkloadNamespace(Component):
             kind=manifest["kind"],
             metadata={**manifest["metadata"], "namespace": ns},
             spec=manifest["spec"],
-            opts=self.child(*config.requires, self.service_account, self.artifact_secret),
+            opts=self.child(*config.requires, self.service_account, self.artifact_secret, *self.config_maps),
         )
         self.namespace_name = ns
         self.register_outputs(

@@ -13,6 +13,7 @@
 # where <hash> covers the wrapper module and the build flags, so changing a pin rebuilds
 # that tool only. <cache>/bin holds links to the current build of every command.
 set -euo pipefail
+shopt -s nullglob
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentic-platform/tools}
@@ -84,8 +85,15 @@ after_argo() {
 }
 
 build() {
-  local tool=$1 out version flags work start extra=""
+  local tool=$1 out version flags work start extra="" lock
   out=$(dir_of "$tool") version=$(field "$tool" 2) flags=$(field "$tool" 3)
+  mkdir -p "$CACHE"
+  # One build of a tool at a time on this machine (several checkouts share the cache).
+  exec {lock}>"$CACHE/.$tool.lock"
+  if ! flock -n "$lock"; then
+    log "$tool $version: another build of it is running; waiting for it"
+    flock "$lock"
+  fi
   if [[ -f $out/.complete ]]; then
     log "$tool $version: cached ($out)"
   else
@@ -97,11 +105,14 @@ build() {
     if declare -F "after_$tool" >/dev/null; then "after_$tool" "$out.partial"; fi
     rm -rf "$work" "$out" && mv "$out.partial" "$out" && touch "$out/.complete"
     log "$tool $version: built in $(( $(date +%s) - start ))s"
+    local old  # earlier pins of this tool
+    for old in "$CACHE/$tool"-v*; do [[ $old == "$out" || ! -d $old ]] || rm -rf "$old"; done
   fi
   mkdir -p "$BIN"
   local cmd
   for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$BIN/$(basename "$cmd")"; done
   if [[ -d $out/crds ]]; then ln -sfn "$out/crds" "$CACHE/$tool-crds"; fi
+  exec {lock}>&-
 }
 
 case ${1:-build} in

@@ -19,7 +19,9 @@ import data.agentic.lib
 
 cfg := data.agentic.config
 
-spec := input.workload.spec if is_object(input.workload.spec) else := {}
+spec := input.workload.spec if is_object(input.workload.spec)
+
+else := {}
 
 default allow := false
 
@@ -31,6 +33,7 @@ deny contains msg if {
 		"max_targets": "number",
 		"allowed_hosts": "strings",
 		"denied_hosts": "strings",
+		"public_tlds": "strings",
 		"internal_host_suffixes": "strings",
 		"blocked_networks": "string map",
 		"allowed_registries": "strings",
@@ -87,6 +90,19 @@ deny contains host_problem(i, h, h.why) if {
 	h.kind == "invalid"
 }
 
+# A port, when written, is what a client would connect to: 1-65535, as plain digits.
+deny contains concat("", [field(i), ": port ", lib.show(m[1]), " is not a port number (1-65535, no leading zeros)"]) if {
+	some i, t in targets
+	hosts[i].kind != "invalid"
+	some m in regex.find_all_string_submatch_n(`:([0-9]+)$`, t.authority, 1)
+	not port_number(m[1])
+}
+
+port_number(text) if {
+	regex.match(`^[1-9][0-9]{0,4}$`, text)
+	to_number(text) <= 65535
+}
+
 deny contains host_problem(i, h, concat("", ["is a blocked address: ", cfg.blocked_networks[cidr], " (", cidr, ")"])) if {
 	some i, h in hosts
 	some address in h.addresses
@@ -106,8 +122,21 @@ deny contains host_problem(i, h, "is a single-label name, which resolves to a cl
 	some i, h in hosts
 	h.kind == "name"
 	not contains(h.text, ".")
-	not internal(h.text)
+	not cluster_internal(h.text)
 }
+
+# A name resolves on the public internet only under a top-level domain of the root zone;
+# anything else (svc, local, internal, pod, localdomain, or a namespace: kubernetes.default,
+# minio.agentic-system) only a cluster, a LAN or the pod's DNS search path resolves.
+deny contains host_problem(i, h, concat("", ["ends in ", lib.show(tld(h.text)), ", which is not a public top-level domain (public_tlds)"])) if {
+	some i, h in hosts
+	h.kind == "name"
+	contains(h.text, ".")
+	not cluster_internal(h.text)
+	not tld(h.text) in cfg.public_tlds
+}
+
+tld(name) := labels[count(labels) - 1] if labels := split(name, ".")
 
 deny contains host_problem(i, h, concat("", ["is in denied_hosts (", pattern, ")"])) if {
 	some i, h in hosts
@@ -123,7 +152,7 @@ deny contains host_problem(i, h, "is not in allowed_hosts") if {
 	not listed(h.text, cfg.allowed_hosts)
 }
 
-internal(name) if {
+cluster_internal(name) if {
 	some suffix in cfg.internal_host_suffixes
 	matches(name, suffix)
 }
@@ -215,11 +244,7 @@ groups(text) := [hex(group) | some group in split(text, ":")] if {
 	}
 }
 
-hex(digits) := sum([hex_digit(digits, i) | some i in numbers.range(0, count(digits) - 1)])
-
-# The value the i-th hex digit contributes. (A separate function because rego-cpp
-# rejects arithmetic in a comprehension's head.)
-hex_digit(digits, i) := indexof("0123456789abcdef", substring(digits, i, 1)) * bits.lsh(1, 4 * ((count(digits) - 1) - i))
+hex(digits) := sum([(indexof("0123456789abcdef", substring(digits, i, 1)) * bits.lsh(1, 4 * ((count(digits) - 1) - i))) | some i in numbers.range(0, count(digits) - 1)])
 
 # ::ffff:a.b.c.d reaches the IPv4 address a.b.c.d, so it is judged as that address too.
 mapped_ipv4(words) := [{"family": 4, "words": [bits.rsh(words[6], 8), bits.and(words[6], 255), bits.rsh(words[7], 8), bits.and(words[7], 255)]}] if {
@@ -253,7 +278,8 @@ parse_cidr(cidr) := {"family": 4, "words": words, "prefix": prefix} if {
 }
 
 # Whether the address lies in the network: word by word, the bits the prefix covers
-# are equal. (net.cidr_contains would do, but rego-cpp lacks the net built-ins.)
+# are equal. Not net.cidr_contains: Go's net package reads an IPv4-mapped network as an
+# IPv4 one, so "::ffff:0:0/96" would contain every IPv4 address ("8.8.8.8").
 in_network(address, network) if {
 	address.family == network.family
 	width := word_bits[address.family]

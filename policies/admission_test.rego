@@ -1,9 +1,5 @@
-# Unit tests for agentic.admission: `opa test policies/` runs them; so does pytest,
-# through regopy (tests/policy/test_rego_tests.py).
-#
-# Written for rego-cpp 1.5.2 as well as OPA (see README.md): `with` replaces input key
-# by key, with local variables, and only inside the two helpers below, because rego-cpp
-# compiles a copy of the policy for every `with` in a file.
+# Unit tests for agentic.admission: `opa test policies/` runs them (so does `make test`,
+# through tests/policy/test_opa_cli.py).
 package agentic.admission_test
 
 import data.agentic.admission
@@ -34,8 +30,7 @@ allowed(spec) if {
 
 deny(spec) := deny_under(spec, settings, data.agentic.config)
 
-# data.json with some keys replaced (whole: rego-cpp's object.union does not merge nested
-# objects the way OPA's does, so it is only used on objects it replaces anyway).
+# data.json with some keys replaced whole (object.union alone would merge nested objects).
 configured(overrides) := object.union(object.remove(data.agentic.config, object.keys(overrides)), overrides)
 
 # The deny messages for a single target URL.
@@ -122,8 +117,55 @@ test_cluster_internal_names if {
 }
 
 test_a_suffix_matches_whole_labels_only if {
-	count(deny_url("https://notinternal.com/")) == 0
-	count(deny_url("https://mysvc.example/")) == 0
+	config := configured({"internal_host_suffixes": ["corp.example.com"]})
+	"spec.targetUrls[0]: host \"git.corp.example.com\" is cluster-internal (matches \"corp.example.com\")" in deny_under({"targetUrls": ["https://git.corp.example.com/"]}, settings, config)
+	count(deny_under({"targetUrls": ["https://notcorp.example.com/"]}, settings, config)) == 0
+}
+
+test_names_outside_the_public_top_level_domains if {
+	"spec.targetUrls[0]: host \"kubernetes.default\" ends in \"default\", which is not a public top-level domain (public_tlds)" in deny_url("https://kubernetes.default/")
+	"spec.targetUrls[0]: host \"127-0-0-1.default.pod\" ends in \"pod\", which is not a public top-level domain (public_tlds)" in deny_url("http://127-0-0-1.default.pod/")
+	"spec.targetUrls[0]: host \"localhost.localdomain\" ends in \"localdomain\", which is not a public top-level domain (public_tlds)" in deny_url("http://localhost.localdomain/")
+	"spec.targetUrls[0]: host \"nas.home.arpa\" ends in \"arpa\", which is not a public top-level domain (public_tlds)" in deny_url("http://nas.home.arpa/")
+}
+
+test_names_under_public_top_level_domains_pass if {
+	every url in ["https://example.co.uk/", "https://xn--80ak6aa92e.xn--p1ai/", "https://go.dev/", "https://EXAMPLE.COM./"] {
+		count(deny_url(url)) == 0
+	}
+}
+
+test_the_top_level_domains_come_from_the_configuration if {
+	config := configured({"public_tlds": ["com"]})
+	count(deny_under({"targetUrls": ["https://example.com/"]}, settings, config)) == 0
+	"spec.targetUrls[0]: host \"example.org\" ends in \"org\", which is not a public top-level domain (public_tlds)" in deny_under({"targetUrls": ["https://example.org/"]}, settings, config)
+}
+
+test_ports_outside_1_to_65535_are_refused if {
+	every port in ["0", "65536", "99999", "080", "00"] {
+		concat("", ["spec.targetUrls[0]: port \"", port, "\" is not a port number (1-65535, no leading zeros)"]) in deny_url(concat("", ["https://example.com:", port, "/"]))
+	}
+	"spec.targetUrls[0]: port \"0\" is not a port number (1-65535, no leading zeros)" in deny_url("http://[2606:4700:4700::1111]:0/")
+	every url in ["https://example.com:1/", "https://example.com:65535/", "https://example.com:/", "http://[2606:4700:4700::1111]:443/"] {
+		count(deny_url(url)) == 0
+	}
+}
+
+test_ipv6_transition_forms_reach_ipv4_and_are_refused if {
+	"spec.targetUrls[0]: host \"::127.0.0.1\" is a blocked address: IPv4-compatible (deprecated, reaches IPv4) (::/96)" in deny_url("http://[::127.0.0.1]/")
+	"spec.targetUrls[0]: host \"::ffff:0:7f00:1\" is a blocked address: IPv4-translated (reaches IPv4) (::ffff:0:0:0/96)" in deny_url("http://[::ffff:0:7f00:1]/")
+	"spec.targetUrls[0]: host \"::ffff:8.8.8.8\" is a blocked address: IPv4-mapped (reaches IPv4) (::ffff:0:0/96)" in deny_url("http://[::ffff:8.8.8.8]/")
+	"spec.targetUrls[0]: host \"64:ff9b:1::7f00:1\" is a blocked address: local-use NAT64 (reaches IPv4) (64:ff9b:1::/48)" in deny_url("http://[64:ff9b:1::7f00:1]/")
+	"spec.targetUrls[0]: host \"2002:7f00:1::\" is a blocked address: 6to4 (reaches IPv4) (2002::/16)" in deny_url("http://[2002:7f00:1::]/")
+	"spec.targetUrls[0]: host \"2001::1\" is a blocked address: Teredo (reaches IPv4) (2001::/32)" in deny_url("http://[2001::1]/")
+	"spec.targetUrls[0]: host \"fec0::1\" is a blocked address: site-local (deprecated) (fec0::/10)" in deny_url("http://[fec0::1]/")
+}
+
+test_ipv4_special_purpose_ranges if {
+	"spec.targetUrls[0]: host \"198.18.0.1\" is a blocked address: benchmarking (198.18.0.0/15)" in deny_url("http://198.18.0.1/")
+	"spec.targetUrls[0]: host \"192.0.0.192\" is a blocked address: IETF protocol assignments (192.0.0.0/24)" in deny_url("http://192.0.0.192/")
+	"spec.targetUrls[0]: host \"203.0.113.7\" is a blocked address: documentation (TEST-NET-3) (203.0.113.0/24)" in deny_url("http://203.0.113.7/")
+	"spec.targetUrls[0]: host \"255.255.255.255\" is a blocked address: limited broadcast (255.255.255.255/32)" in deny_url("http://255.255.255.255/")
 }
 
 test_single_label_names_are_cluster_services if {
@@ -171,13 +213,13 @@ test_allowed_hosts_never_readmit_a_private_address if {
 }
 
 test_image_registry if {
-	"spec.agentImage: image \"docker.io/evil/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev)" in deny({"agentImage": "docker.io/evil/agent:1"})
+	"spec.agentImage: image \"docker.io/evil/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)" in deny({"agentImage": "docker.io/evil/agent:1"})
 	count(deny({"agentImage": "ghcr.io/agentic-dev/agent@sha256:0123"})) == 0
 }
 
 test_the_default_image_is_checked_when_the_spec_has_none if {
 	msgs := deny_under({}, object.union(settings, {"defaultAgentImage": "quay.io/x/agent:1"}), data.agentic.config)
-	"settings.defaultAgentImage: image \"quay.io/x/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev)" in msgs
+	"settings.defaultAgentImage: image \"quay.io/x/agent:1\" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)" in msgs
 }
 
 test_a_registry_prefix_matches_whole_path_components if {

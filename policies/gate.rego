@@ -13,7 +13,9 @@ import data.agentic.lib
 
 cfg := data.agentic.config
 
-outputs := input.outputs if is_object(input.outputs) else := {}
+outputs := input.outputs if is_object(input.outputs)
+
+else := {}
 
 default allow := false
 
@@ -22,7 +24,9 @@ allow if {
 	count(passes) > 0
 }
 
-reasons := problems if count(problems) > 0 else := passes
+reasons := problems if count(problems) > 0
+
+else := passes
 
 problems contains msg if {
 	some msg in lib.config_problems({
@@ -34,7 +38,7 @@ problems contains msg if {
 	})
 }
 
-# The output parameters the gate weighs, by step: agentic_operator.pipeline.STEP_OUTPUTS.
+# The output parameters the gate weighs, by step: agentic_contract.pipeline.STEP_OUTPUTS.
 expected_outputs := {
 	"scraper": ["pages-fetched", "pages-failed"],
 	"screenshot-extractor": ["screenshots"],

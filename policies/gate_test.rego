@@ -1,6 +1,5 @@
-# Unit tests for agentic.gate: `opa test policies/` runs them; so does pytest, through
-# regopy (tests/policy/test_rego_tests.py). As in admission_test.rego, `with` is used
-# only inside the one helper, replacing input key by key with local variables.
+# Unit tests for agentic.gate: `opa test policies/` runs them (so does `make test`,
+# through tests/policy/test_opa_cli.py).
 package agentic.gate_test
 
 import data.agentic.gate
@@ -18,8 +17,9 @@ decide(outputs, threshold, failed, config) := result if {
 	result := {"allow": gate.allow, "reasons": gate.reasons} with input.outputs as outputs with input.threshold as threshold with input.progress as progress with data.agentic.config as config
 }
 
-# The decision on a good run with one output parameter replaced.
-with_output(step, param, value) := decide(object.union(good, {step: object.union(good[step], {param: value})}), 0.95, 0, data.agentic.config)
+# The decision on a good run with one output parameter replaced (object.union merges
+# nested objects key by key).
+with_output(step, param, value) := decide(object.union(good, {step: {param: value}}), 0.95, 0, data.agentic.config)
 
 test_a_good_run_is_approved_with_the_checks_as_reasons if {
 	result := decide(good, 0.95, 0, data.agentic.config)
@@ -61,15 +61,18 @@ test_malformed_numbers_need_a_human if {
 }
 
 test_numbers_may_be_json_numbers if {
-	decide({
-		"scraper": {"pages-fetched": 10, "pages-failed": 0},
-		"screenshot-extractor": {"screenshots": 3},
-		"dom-extractor": {"confidence": 0.97, "elements": 42},
-	}, 0.95, 0, data.agentic.config).allow
+	decide(
+		{
+			"scraper": {"pages-fetched": 10, "pages-failed": 0},
+			"screenshot-extractor": {"screenshots": 3},
+			"dom-extractor": {"confidence": 0.97, "elements": 42},
+		},
+		0.95, 0, data.agentic.config,
+	).allow
 }
 
 test_a_missing_output_needs_a_human if {
-	result := decide(object.union(good, {"screenshot-extractor": {}}), 0.95, 0, data.agentic.config)
+	result := decide(json.remove(good, ["screenshot-extractor/screenshots"]), 0.95, 0, data.agentic.config)
 	not result.allow
 	result.reasons == {"outputs.screenshot-extractor.screenshots: missing (the step did not report it)"}
 }

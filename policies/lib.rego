@@ -1,14 +1,11 @@
 # Helpers shared by the admission and gate policies.
-#
-# Everything here runs the same in OPA and in rego-cpp (regopy), the two engines that
-# evaluate these files; see README.md for the subset of Rego that keeps it so.
 package agentic.lib
 
 # A non-negative number from a JSON number or from its decimal text (Argo output
 # parameters are strings; Argo trims the one trailing newline a file usually ends with).
 # Undefined for anything else, so a malformed value leaves the caller's rule undefined
-# rather than raising an error. to_number only sees text this pattern accepted: OPA and
-# rego-cpp disagree on what else it takes (" 1", "1_000", "0x10").
+# rather than raising an error. to_number only sees text this pattern accepted, so what
+# a number is does not depend on what else to_number takes.
 # Ref: https://www.openpolicyagent.org/docs/policy-reference/#builtin-conversions-to_number
 number(value) := value if {
 	is_number(value)
@@ -21,9 +18,10 @@ number(value) := to_number(value) if {
 }
 
 # A value as message text: a string in double quotes, anything else as sprintf's %v
-# writes it. Messages are built with concat, not sprintf's %s: rego-cpp's sprintf
-# quotes the strings some built-ins return (lower, regex matches), OPA's does not.
-show(value) := concat("", [`"`, value, `"`]) if is_string(value) else := sprintf("%v", [value])
+# writes it.
+show(value) := concat("", [`"`, value, `"`]) if is_string(value)
+
+else := sprintf("%v", [value])
 
 # Why data.agentic.config cannot drive the caller's checks: each key in `required` (key
 # -> kind) must be present with that kind, else the check reading it would silently not

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 
 BUCKET = "agentic-artifacts"
 T0 = "2026-11-26T10:00:00Z"

@@ -1,8 +1,8 @@
 """A stand-in for OPA's REST data API on 127.0.0.1, answering however a test tells it to.
 
 ``FakeOpa(answer)`` serves on an ephemeral loopback port until closed; ``answer(path,
-body)`` returns the status and raw bytes to send, so a test can answer as OPA does
-(with the document EmbeddedPolicy computes), or with an error, garbage, or a delay.
+body)`` returns the status and raw bytes to send, so a test can answer with an error,
+garbage, or a delay: faults the real OPA (testkit/opa.py) cannot produce on demand.
 Every request is recorded. A context manager, so the server never outlives its test;
 closing waits for handlers, so an answer that delays must be released first.
 """
@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-
-from agentic_operator.policy import EmbeddedPolicy
 
 Answer = Callable[[str, Any], tuple[int, bytes]]
 
@@ -70,16 +68,6 @@ class FakeOpa:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-
-def as_opa(policy: EmbeddedPolicy) -> Answer:
-    """Answer as OPA does, with the package document the embedded engine computes."""
-
-    def answer(path: str, body: Any) -> tuple[int, bytes]:
-        query = path.removeprefix("/v1/data/").replace("/", ".")
-        return 200, json.dumps({"result": policy.document(query, body["input"])}).encode()
-
-    return answer
 
 
 def fixed(status: int, document: Any) -> Answer:

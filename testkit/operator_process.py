@@ -10,7 +10,6 @@ Argo's full updates are), which leaves every PUT of a Workflow to the operator's
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +23,9 @@ from agentic_operator import settings
 from testkit import argo_sim
 from testkit.apiserver.cluster import Cluster
 from testkit.factories import SETTINGS
+from testkit.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class OperatorProcess:
@@ -102,15 +95,7 @@ class OperatorProcess:
     def stop(self, *, kill: bool = False) -> None:
         if self._proc is None:
             return
-        if kill:
-            self._proc.kill()
-        else:
-            self._proc.terminate()
-        try:
-            self._proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=5)
+        stop(self._proc, kill=kill)
         self._proc = None
 
     def log(self) -> str:

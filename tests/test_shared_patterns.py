@@ -17,10 +17,11 @@ import pytest
 
 from agentic_operator import api
 from agentic_operator.decision import ADMISSION
-from agentic_operator.policy import EmbeddedPolicy
+from agentic_operator.policy import OpaClient
 from agentic_operator.settings import TABLE
 from components import bundle, config
 from testkit.factories import workload
+from testkit.opa import OpaServer
 from tests.policy.cases import admission_input
 
 SHARED = {
@@ -64,8 +65,9 @@ def _spec_schema() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def policy() -> EmbeddedPolicy:
-    return EmbeddedPolicy(bundle.POLICY_DIR)
+def policy(opa: OpaServer) -> OpaClient:
+    """The real OPA, as the sidecar serves policies/."""
+    return opa.client()
 
 
 def test_the_policy_data_has_the_api_bucket_pattern() -> None:
@@ -89,7 +91,7 @@ def test_shared_patterns_use_only_what_re2_and_python_read_alike() -> None:
 
 
 @pytest.mark.parametrize(("bucket", "valid"), BUCKETS.items())
-def test_every_bucket_check_agrees(policy: EmbeddedPolicy, bucket: str, valid: bool) -> None:
+def test_every_bucket_check_agrees(policy: OpaClient, bucket: str, valid: bool) -> None:
     """The stack config, validate() and the admission policy (RE2) take the same buckets."""
     assert (config.FIELDS["minio.bucket"].check(bucket) is None) == valid  # type: ignore[misc]
     assert (api.validate(workload(minioBucket=bucket)) == []) == valid

@@ -29,9 +29,9 @@ phase, progress, decisions and artifact locations into the AgentWorkload's statu
 Running against a cluster:
   * Credentials: the in-cluster service account, else the current kubeconfig context
     (KUBECONFIG). The CRD must be installed (the Pulumi program does it).
-  * Out of cluster, e.g. against kind, with policies evaluated in-process (needs the
-    'embedded' extra, regopy) instead of an OPA sidecar:
-        python -m agentic_operator --namespace team-a --policy-dir ./policies \\
+  * Out of cluster, e.g. against kind, with OPA serving the policies on loopback
+    (`python -m testkit.opa` in the repository serves them as the sidecar does):
+        python -m agentic_operator --namespace team-a --opa-url http://127.0.0.1:8181 \\
             --default-agent-image IMAGE --default-bucket BUCKET
   * Human approval at the gate:
         kubectl -n team-a annotate aw NAME {api.APPROVAL}=approved \\

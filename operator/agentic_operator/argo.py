@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from agentic_operator import api, argo_names, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api, argo_names
 from agentic_operator.settings import Settings
 from agentic_operator.timestamps import format_time
 

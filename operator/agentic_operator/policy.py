@@ -1,40 +1,33 @@
-"""The policy engines: OPA over its REST API, or the same Rego files in-process.
+"""The policy engine: the OPA sidecar (``opa run --server``) over its REST API.
 
-Both evaluate the package at ``query`` (``agentic.admission``, ``agentic.gate``; see
-:mod:`agentic_operator.decision`) and read the package document the same way
-(:func:`decision_from_result`), so the operator cannot tell them apart:
-
-- :class:`OpaClient` asks the OPA sidecar (``opa run --server``) through the data API,
-  with the standard library only: the bundled operator installs nothing more.
-- :class:`EmbeddedPolicy` evaluates ``policies/*.rego`` and ``data.json`` with regopy
-  (rego-cpp), for tests and for running without a sidecar. regopy is imported only there
-  (the ``embedded`` extra), so the OPA-only operator does not need it.
+:class:`OpaClient` evaluates the package at ``query`` (``agentic.admission``,
+``agentic.gate``; see :mod:`agentic_operator.decision`) through the data API, with the
+standard library only: the bundled operator installs nothing more. Only OPA decides:
+an in-process engine (regopy, rego-cpp) used to stand in for it and disagreed with it
+(policies/README.md). To run the policies locally, run OPA: ``python -m testkit.opa``.
 
 Ref: https://www.openpolicyagent.org/docs/rest-api#get-a-document-with-input
 """
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import re
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from agentic_operator.decision import Decision, Policy, PolicyError, PolicyUnavailable
+from agentic_operator.decision import Decision, Policy, PolicyUnavailable
 from agentic_operator.settings import Settings
 
 _QUERY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_PACKAGE = re.compile(r"^package\s+([A-Za-z_][A-Za-z0-9_.]*)", re.MULTILINE)
-_TEST_SUFFIX = "_test.rego"
 # An OPA answer is a few kilobytes; anything far larger is not OPA.
 _MAX_BODY = 1 << 20
+# An error body with OPA's stack traces is a few kilobytes more.
+_MAX_ERROR = 1 << 16
 
 
 def _check_query(query: str) -> None:
@@ -142,103 +135,17 @@ class OpaClient:
 
 
 def _opa_error(error: urllib.error.HTTPError) -> str:
-    """OPA's own error message (``{"code": ..., "message": ...}``), else the raw body."""
-    raw = error.read(4096)
+    """OPA's own error (``{"code", "message", "errors": [{"code", "message"}, ...]}``, the
+    evaluation errors in ``errors``), else the raw body."""
+    raw = error.read(_MAX_ERROR)
     try:
-        message = json.loads(raw).get("message")
-    except (ValueError, AttributeError):
+        body = json.loads(raw)
+        message = "; ".join([body["message"], *(f"{e['code']}: {e['message']}" for e in body.get("errors", []))])
+    except (ValueError, TypeError, KeyError, AttributeError):
         message = None
-    return str(message) if message else raw.decode(errors="replace")[:200] or str(error.reason)
-
-
-def policy_files(policy_dir: Path, *, include_tests: bool = False) -> list[Path]:
-    """The ``*.rego`` files of a policy directory, sorted; ``*_test.rego`` only when asked."""
-    return sorted(p for p in policy_dir.glob("*.rego") if include_tests or not p.name.endswith(_TEST_SUFFIX))
-
-
-def rego_interpreter(policy_dir: Path, *, include_tests: bool = False) -> Any:
-    """A regopy interpreter with the directory's modules and its ``data.json`` loaded.
-
-    Mirrors ``opa run /policies`` on the flat directory the sidecar mounts: the
-    modules, and ``data.json`` at the root of ``data``. Raises :class:`PolicyError`
-    naming the file that does not load.
-    """
-    import regopy
-
-    files = policy_files(policy_dir, include_tests=include_tests)
-    if not files:
-        raise PolicyError(f"no .rego files in {policy_dir}")
-    interpreter = regopy.Interpreter()
-    loads: list[tuple[Path, Callable[[str], None]]] = [
-        (path, functools.partial(interpreter.add_module, path.name)) for path in files
-    ]
-    if (data := policy_dir / "data.json").exists():
-        loads.append((data, interpreter.add_data_json))
-    for path, load in loads:
-        try:
-            load(path.read_text())
-        except regopy.RegoError as error:
-            raise PolicyError(f"{path}: {_rego_messages(str(error))}") from None
-    return interpreter
-
-
-def _rego_messages(error: str) -> str:
-    """The messages in a rego-cpp error, without the syntax tree it dumps along."""
-    messages = re.findall(r"\(errormsg \d+:([^)\n]*)", error)
-    return "; ".join(messages) if messages else error[:500]
-
-
-class EmbeddedPolicy:
-    """The Rego files evaluated in-process by regopy (rego-cpp), no OPA needed.
-
-    The modules and data are loaded and compiled once, at construction, into a bundle
-    with one entry point per package; :meth:`evaluate` only sets the input and runs a
-    plan. The input goes in as JSON text: regopy garbles strings with quotes or
-    backslashes when given Python values. An interpreter is not thread-safe, so calls
-    are serialised.
-    """
-
-    def __init__(self, policy_dir: str | Path) -> None:
-        import regopy
-
-        self.policy_dir = Path(policy_dir)
-        self.source = f"embedded:{self.policy_dir}"
-        self._rego = rego_interpreter(self.policy_dir)
-        self.packages = frozenset(
-            name for path in policy_files(self.policy_dir) for name in _PACKAGE.findall(path.read_text())
-        )
-        try:
-            self._bundle = self._rego.build(None, [name.replace(".", "/") for name in sorted(self.packages)])
-        except regopy.RegoError as error:
-            raise PolicyError(f"{self.source}: {_rego_messages(str(error))}") from None
-        self._lock = threading.Lock()
-
-    def document(self, query: str, input: Mapping[str, Any]) -> Any:
-        """The package document at ``query`` for ``input``, as OPA's data API returns it."""
-        _check_query(query)
-        if query not in self.packages:
-            raise PolicyUnavailable(f"{self.source}: {query} is undefined (no such package)")
-        term = json.dumps(input, ensure_ascii=False, allow_nan=False)
-        with self._lock:
-            self._rego.set_input_term(term)
-            try:
-                output = self._rego.query_bundle_entrypoint(self._bundle, query.replace(".", "/"))
-            except ValueError as error:  # regopy could not read its own output as JSON
-                raise PolicyUnavailable(f"{self.source}: evaluating {query} gave unreadable output: {error}") from None
-        if not output.ok():
-            raise PolicyUnavailable(f"{self.source}: evaluating {query} failed: {_rego_messages(str(output))}")
-        results = [expression for result in output.results for expression in result.expressions]
-        if not results:
-            raise PolicyUnavailable(f"{self.source}: {query} is undefined")
-        return results[0]
-
-    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
-        """Evaluate the package at ``query`` for ``input``."""
-        return decision_from_result(query, self.document(query, input), self.source)
+    return message or raw.decode(errors="replace")[:200] or str(error.reason)
 
 
 def policy_from_settings(settings: Settings) -> Policy:
-    """The engine the settings ask for: in-process Rego when ``policy_dir`` is set, else OPA."""
-    if settings.policy_dir:
-        return EmbeddedPolicy(settings.policy_dir)
+    """The OPA server at ``opa_url``, with the configured per-query timeout."""
     return OpaClient(settings.opa_url, timeout=settings.opa_timeout_seconds)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from agentic_operator import api, argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api, argo
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.settings import Settings

@@ -38,10 +38,9 @@ class Settings:
     default_agent_image: str
     default_bucket: str
     namespaces: tuple[str, ...] = ("default",)
-    # Policy: the OPA sidecar's REST API, or (when policy_dir is set) in-process Rego.
+    # Policy: the OPA sidecar's REST API.
     opa_url: str = "http://127.0.0.1:8181"
     opa_timeout_seconds: float = 2.0
-    policy_dir: str | None = None
     api_timeout_seconds: float = 10.0
     # Safety net only: reconciles are driven by watch events.
     resync_seconds: float = 300.0
@@ -164,7 +163,6 @@ TABLE: tuple[Setting, ...] = (
     Setting("opa_url", _text, "the OPA sidecar's REST API"),
     Setting("opa_timeout_seconds", _positive, "per-query policy timeout"),
     Setting("api_timeout_seconds", _positive, "per-request Kubernetes API timeout"),
-    Setting("policy_dir", _text, "evaluate the .rego files in this folder in-process instead of asking OPA"),
     Setting("default_agent_image", _text, "the platform's agent image, for workloads without spec.agentImage"),
     Setting("default_bucket", _text, "the platform's artifact bucket, for workloads without spec.minioBucket"),
     Setting("resync_seconds", _positive, "safety-net resync interval"),

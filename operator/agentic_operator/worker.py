@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agentic_operator import api, argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api, argo
 from agentic_operator import reconcile as core
 from agentic_operator import status as st
 from agentic_operator.cache import Key, Store, compact_workflow, compact_workload, key_of

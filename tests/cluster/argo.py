@@ -23,9 +23,9 @@ from typing import Any
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from testkit.tools import argo_crds, tool
 from tests.cluster.controlplane import ControlPlane, free_port, wait_for
 from tests.cluster.kube import Kube
-from tests.tools import argo_crds, tool
 
 NAMESPACE = "argo"
 CONFIGMAP = "workflow-controller-configmap"

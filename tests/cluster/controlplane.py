@@ -35,8 +35,8 @@ import urllib3.exceptions
 import yaml
 from kubernetes.client.exceptions import ApiException
 
+from testkit.tools import tool
 from tests.cluster.kube import Kube
-from tests.tools import tool
 
 KUBE_VERSION = "v1.34.4"  # hack/tools.sh pins the same
 T = TypeVar("T")
@@ -72,7 +72,7 @@ def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float =
 class ControlPlane:
     """One kwokctl cluster in ``workdir``; stopped (every process) on exit."""
 
-    def __init__(self, workdir: Path, *, name: str = "agentic", nodes: int = 1, timeout: float = 120.0) -> None:
+    def __init__(self, workdir: Path, *, name: str = "agentic", nodes: int = 1, timeout: float = 300.0) -> None:
         self.workdir, self.name, self.nodes, self.timeout = workdir, name, nodes, timeout
         self.home = workdir / "kwok"
         self.cluster_dir = self.home / "clusters" / name

@@ -1,8 +1,7 @@
 """The real operator process against the emulated API server, with Argo played by the test.
 
-The operator is `python -m agentic_operator`, logged in through a kubeconfig, asking a
-loopback stand-in for OPA that answers with what the real policies/ decide (evaluated
-in-process). Tests that do not restart the operator or break OPA share one operator and
+The operator is `python -m agentic_operator`, logged in through a kubeconfig, asking the
+real OPA on loopback, loaded as the sidecar loads policies/ (the session's `opa`). Tests that do not restart the operator or break OPA share one operator and
 use workloads of their own names.
 """
 
@@ -20,15 +19,16 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import NotFoundException
 
-from agentic_operator import api, argo, pipeline
-from agentic_operator.policy import EmbeddedPolicy
+from agentic_contract import pipeline
+from agentic_operator import api, argo
 from components.bundle import operator_source
 from components.operator import operator_rules
 from testkit.apiserver.cluster import Cluster
 from testkit.apiserver.traffic import Call
 from testkit.factories import workload
-from testkit.fake_opa import Answer, FakeOpa, as_opa
-from testkit.operator_process import ROOT, ArgoPlayer, OperatorProcess, free_port
+from testkit.opa import OpaServer
+from testkit.operator_process import ArgoPlayer, OperatorProcess
+from testkit.processes import free_port
 
 pytestmark = pytest.mark.e2e
 NS = "team-a"
@@ -41,18 +41,6 @@ TEMPLATE = {
 }
 
 
-@pytest.fixture(scope="module")
-def answer() -> Answer:
-    """OPA's answers, computed from the real policies/ in-process."""
-    return as_opa(EmbeddedPolicy(ROOT / "policies"))
-
-
-@pytest.fixture(scope="module")
-def opa(answer: Answer) -> Iterator[FakeOpa]:
-    with FakeOpa(answer) as server:
-        yield server
-
-
 def make_cluster() -> Cluster:
     cluster = Cluster(namespaces=(NS,), timeout=10).start()
     cluster.create("workflowtemplates", NS, TEMPLATE)
@@ -60,7 +48,7 @@ def make_cluster() -> Cluster:
 
 
 @pytest.fixture(scope="module")
-def shared(opa: FakeOpa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
+def shared(opa: OpaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, OperatorProcess]]:
     cluster = make_cluster()
     try:
         with OperatorProcess(cluster, tmp_path_factory.mktemp("operator"), opa_url=opa.url) as operator:
@@ -350,7 +338,7 @@ def one_approved_one_waiting(cluster: Cluster, player: ArgoPlayer, auto: str, hu
 
 
 def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
-    opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+    opa: OpaServer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
 ) -> None:
     cluster, player = own
     with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
@@ -372,7 +360,7 @@ def _allowed(call: Call, rules: list[dict[str, Any]]) -> bool:
 
 
 def test_every_request_the_operator_makes_is_allowed_by_its_role(
-    opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+    opa: OpaServer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
 ) -> None:
     """The Pulumi Role (components.operator.operator_rules) covers what the real process does:
     its lists and watches and its writes, over a lifecycle that creates,
@@ -405,9 +393,7 @@ def test_every_request_the_operator_makes_is_allowed_by_its_role(
     assert {c.namespace for c in resource_calls} == {NS}  # a Role per namespace suffices
 
 
-def test_opa_unreachable_fails_closed_then_recovers(
-    answer: Answer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
-) -> None:
+def test_opa_unreachable_fails_closed_then_recovers(own: tuple[Cluster, ArgoPlayer], tmp_path: Path) -> None:
     """Nothing listens where OPA should be: the workload waits (not rejected); OPA comes up
     there and the workload proceeds."""
     cluster, _ = own
@@ -418,13 +404,13 @@ def test_opa_unreachable_fails_closed_then_recovers(
         admitted = condition(st, "Admitted")
         assert admitted["reason"] == "PolicyUnavailable" and "unreachable" in admitted["message"].lower()
         assert st["phase"] == "Pending" and not cluster.objects("workflows", NS)
-        with FakeOpa(answer, port=port):
+        with OpaServer(workdir=tmp_path / "opa", port=port):
             st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
             assert st["argoWorkflow"]["name"] == "opa-down"
 
 
 def test_bundled_mode_runs_the_source_as_the_configmap_lays_it_out(
-    opa: FakeOpa, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
+    opa: OpaServer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
 ) -> None:
     """Bundled mode mounts components.bundle's files and puts them on PYTHONPATH, with the
     dependencies beside them and no installed agentic-operator package: the same entry

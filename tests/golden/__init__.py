@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 
 
 def _visual_analysis_template() -> dict[str, Any]:
-    """The WorkflowTemplate as the stack defaults render it."""
+    """The WorkflowTemplate as the stack defaults render it (no template.agentImage: bundled agent)."""
     return template.workflow_template(config.template_settings(config.FIELDS["namespace"].default))
 
 

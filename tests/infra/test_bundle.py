@@ -24,9 +24,12 @@ def _policies(tmp_path: Path) -> Path:
 
 def test_source_bundle_holds_every_module_and_the_lock_under_flat_keys() -> None:
     source = bundle.operator_source()
-    modules = sorted(p.name for p in (bundle.OPERATOR_DIR / bundle.PACKAGE).glob("*.py"))
+    modules = sorted(f"{bundle.PACKAGE}/{p.name}" for p in (bundle.OPERATOR_DIR / bundle.PACKAGE).glob("*.py"))
+    contract = sorted(
+        f"{bundle.CONTRACT_PACKAGE}/{p.name}" for p in (bundle.CONTRACT_DIR / bundle.CONTRACT_PACKAGE).glob("*.py")
+    )
     paths = [item["path"] for item in source.items]
-    assert sorted(Path(p).name for p in paths if p.endswith(".py")) == modules
+    assert sorted(p for p in paths if p.endswith(".py")) == sorted(modules + contract)
     assert bundle.REQUIREMENTS in paths
     assert all("/" not in key for key in source.data)
     assert {item["key"] for item in source.items} == set(source.data)
@@ -42,9 +45,9 @@ def test_any_source_change_changes_the_hash(tmp_path: Path) -> None:
     assert bundle.operator_source(copy).hash != before
 
 
-def test_policies_bundle_the_non_test_rego_the_embedded_engine_loads_and_merge_data(tmp_path: Path) -> None:
-    """One rule for which .rego files count (policy.policy_files): a nested file is neither
-    evaluated by the tests' engine nor shipped to the sidecar."""
+def test_policies_bundle_the_non_test_rego_and_merge_data(tmp_path: Path) -> None:
+    """One rule for which .rego files count (bundle.policy_files): a nested file is neither
+    shipped to the sidecar nor loaded by the tests' OPA, which serves this same bundle."""
     policies = bundle.policies(_policies(tmp_path), {"gate": {"threshold": 0.8}})
     assert {i["path"] for i in policies.items} == {"gate.rego", "data.json"}
     assert json.loads(policies.data["data.json"]) == {

@@ -32,7 +32,7 @@ def test_defaults_suit_a_local_cluster(tmp_path: Path) -> None:
     assert settings.minio.storage_size == "10Gi"
     assert settings.operator.replicas == 1
     assert settings.operator.image is None  # bundled mode
-    assert settings.operator.opa_image == "openpolicyagent/opa:1.19.1-static"
+    assert settings.operator.opa_image == "openpolicyagent/opa:1.22.3-static"
     assert settings.template.artifacts.endpoint == "minio.agentic-system.svc.cluster.local:9000"
     assert settings.minio.root.user is None and settings.minio.root.password is None  # generated
     assert settings.database_dsn is None
@@ -180,6 +180,51 @@ def test_the_readme_documents_every_key_with_its_default() -> None:
         if field.default not in (None, {}):
             shown = field.default if isinstance(field.default, str | int) else json.dumps(field.default)
             assert str(shown) in row, f"README row for {key} lacks its default {shown}"
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "message"),
+    [
+        (
+            {"template.agentImage": "docker.io/me/agent:1.0.0"},
+            "template.agentImage",
+            'image "docker.io/me/agent:1.0.0" is not from an allowed registry',
+        ),
+        (
+            # A valid bucket name the stack's policy.data narrows away: only admission knows.
+            {"minio.bucket": "artifacts", "policy.data": {"bucket_pattern": "^team-[a-z0-9-]{1,58}$"}},
+            "minio.bucket",
+            'bucket "artifacts" does not match bucket_pattern',
+        ),
+    ],
+)
+def test_defaults_the_admission_policy_would_deny_fail_before_any_resource(
+    settings: dict[str, Any], key: str, message: str
+) -> None:
+    """Accepted by their own checks, denied by admission for every workload: caught at preview, naming the key."""
+    harness = Harness(settings)
+    with pytest.raises(
+        ConfigError, match=rf"agentic-platform:{re.escape(key)}: the admission policy denies it: {re.escape(message)}"
+    ):
+        load(harness, ROOT / "policies")
+    assert harness.registered == []
+
+
+def test_an_image_the_stack_allows_in_the_policy_data_passes() -> None:
+    """policy.data allowed_registries is what admission reads, so it is what the check reads."""
+    image = "docker.io/me/agent:1.0.0"
+    loaded = load(
+        Harness({"template.agentImage": image, "policy.data": {"allowed_registries": ["docker.io/me"]}}),
+        ROOT / "policies",
+    )
+    assert loaded.template.agent_image == image and loaded.template.agent_bundle is None  # image mode
+
+
+def test_the_default_is_the_bundled_agent_and_admission_allows_it() -> None:
+    """No template.agentImage: the Python image with the agent's source bundle, and no error."""
+    loaded = load(Harness(), ROOT / "policies")
+    assert loaded.template.agent_image == config.DEFAULT_AGENT_IMAGE and loaded.template.agent_bundle is not None
+    assert loaded.operator.default_agent_image == loaded.template.agent_image
 
 
 def test_the_stack_file_says_which_keys_are_set_and_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from agentic_operator.settings import Settings
 from components import bundle, config, operator, podspec
+from testkit.opa import sidecar_args
 from tests.infra.harness import Harness, Run
 from tests.infra.k8s import pod_spec
 
@@ -61,7 +62,7 @@ def test_the_environment_is_what_the_operator_settings_read(dev_stack: Run) -> N
     assert settings.namespaces == ("team-a", "team-b")
     assert settings.resync_seconds == 120  # Pulumi.dev.yaml
     assert (settings.default_bucket, settings.http_port) == ("agentic-artifacts", 8080)
-    assert settings.default_agent_image == "ghcr.io/agentic-dev/agent:0.1.0"
+    assert settings.default_agent_image == config.DEFAULT_AGENT_IMAGE  # bundled mode
 
 
 def test_bundled_mode_installs_the_lock_and_runs_the_mounted_source(dev_stack: Run) -> None:
@@ -94,7 +95,7 @@ def test_probes_metrics_and_rollout_annotations(dev_stack: Run) -> None:
 
 def test_opa_serves_on_loopback_and_is_probed_on_the_diagnostic_address(dev_stack: Run) -> None:
     opa = containers(dev_stack)["opa"]
-    assert opa["image"] == "openpolicyagent/opa:1.19.1-static"
+    assert opa["image"] == "openpolicyagent/opa:1.22.3-static"
     assert opa["args"] == [
         "run",
         "--server",
@@ -104,6 +105,7 @@ def test_opa_serves_on_loopback_and_is_probed_on_the_diagnostic_address(dev_stac
         "--log-format=json",
         "/policies",
     ]
+    assert opa["args"] == sidecar_args("/policies", "127.0.0.1:8181", "0.0.0.0:8282")  # what the tests' OPA runs
     assert opa["livenessProbe"]["httpGet"] == {"path": "/health", "port": 8282}
     assert opa["readinessProbe"]["httpGet"] == {"path": "/health?plugins", "port": 8282}
     assert {"name": "policies", "mountPath": "/policies", "readOnly": True} in opa["volumeMounts"]

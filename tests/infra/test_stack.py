@@ -77,7 +77,7 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
         "ServiceAccount": 3,  # operator, one executor per workload namespace
         "Role": 4,  # operator and executor, per workload namespace
         "RoleBinding": 4,
-        "ConfigMap": 2,  # operator source, policies
+        "ConfigMap": 6,  # operator source, policies; per workload namespace: agent policy data, agent source
         "Deployment": 1,
     }
     assert len(dev_stack.of_type("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate")) == 2
@@ -120,7 +120,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 25
+    assert len(manifests) == 29
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 

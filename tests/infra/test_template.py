@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hera.workflows.models import WorkflowTemplate
 
-from agentic_operator import pipeline
+from agentic_contract import pipeline
 from components import podspec, template
 from testkit import factories
 from tests.infra import argo_rules
@@ -20,6 +20,7 @@ SETTINGS = template.TemplateSettings(
     agent_image="registry.example/agent:1.2.3",
     browserless_url="http://browserless.test:3000",
     litellm_url="http://litellm.test:4000",
+    llm_model="model.test",
 )
 
 
@@ -164,12 +165,12 @@ def test_steps_before_the_gate_report_what_the_gate_policy_weighs() -> None:
     for step, names in pipeline.STEP_OUTPUTS.items():
         params = steps[step]["outputs"]["parameters"]
         assert [p["name"] for p in params] == list(names)
-        assert all(p["valueFrom"] == {"path": f"{template.OUTPUT_PARAMETERS}/{p['name']}"} for p in params)
+        assert all(p["valueFrom"] == {"path": pipeline.output_parameter_path(p["name"])} for p in params)
 
 
 def test_every_artifact_has_a_full_s3_location_under_the_job_prefix() -> None:
     """Endpoint, bucket parameter, key under job-<id>/<step>/, credentials from the Secret."""
-    for step in template.ARTIFACTS:
+    for step in pipeline.AGENT_STEPS:
         (artifact,) = templates(manifest())[step]["outputs"]["artifacts"]
         assert artifact["s3"] == {
             "endpoint": "minio.agentic-system.svc.cluster.local:9000",
@@ -188,21 +189,26 @@ def test_agent_containers_run_restricted_with_bounded_resources() -> None:
     m = manifest()
     assert m["spec"]["serviceAccountName"] == template.EXECUTOR_SERVICE_ACCOUNT
     assert m["spec"]["securityContext"] == podspec.pod_security_context()
-    for step in template.ARTIFACTS:
+    for step in pipeline.AGENT_STEPS:
         container = templates(m)[step]["container"]
         assert container["image"] == "{{workflow.parameters.agent-image}}"
-        assert container["command"] == [template.AGENT_COMMAND, step]
+        assert container["command"] == [pipeline.AGENT_COMMAND, step]
         assert container["securityContext"] == podspec.container_security_context()
         assert set(container["resources"]) == {"requests", "limits"}
-        assert {"name": "tmp", "mountPath": template.SCRATCH} in container["volumeMounts"]
+        assert {"name": "tmp", "mountPath": pipeline.SCRATCH} in container["volumeMounts"]
 
 
 def test_services_from_settings_and_the_dsn_only_through_a_secret_key_ref() -> None:
     m = manifest()
-    for step in template.ARTIFACTS:
+    for step in pipeline.AGENT_STEPS:
         env = {e["name"]: e for e in _env(m, step)}
-        assert env["BROWSERLESS_URL"]["value"] == SETTINGS.browserless_url
-        assert env["LITELLM_URL"]["value"] == SETTINGS.litellm_url
+        reads = pipeline.AGENT_STEPS[step].env
+        assert ("BROWSERLESS_URL" in env) == (pipeline.ENV_BROWSERLESS_URL in reads)
+        assert ("LITELLM_URL" in env) == (pipeline.ENV_LITELLM_URL in reads)
+        if "BROWSERLESS_URL" in env:
+            assert env["BROWSERLESS_URL"]["value"] == SETTINGS.browserless_url
+        if "LITELLM_URL" in env:
+            assert env["LITELLM_URL"]["value"] == SETTINGS.litellm_url
         assert env["DATABASE_URL"] == {
             "name": "DATABASE_URL",
             "valueFrom": {

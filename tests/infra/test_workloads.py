@@ -59,13 +59,13 @@ def test_no_database_secret_unless_a_dsn_is_configured(dev_stack: Run) -> None:
 
 
 def _settings(run: Run) -> dict[str, Any]:
-    (step,) = [t for t in run.of_type(WORKFLOW_TEMPLATE)[0].manifest["spec"]["templates"] if t["name"] == "scraper"]
-    return {e["name"]: e.get("value") for e in step["container"]["env"]}
+    steps = [t for t in run.of_type(WORKFLOW_TEMPLATE)[0].manifest["spec"]["templates"] if "container" in t]
+    return {e["name"]: e.get("value") for step in steps for e in step["container"]["env"]}
 
 
 def test_each_namespace_gets_the_template_the_pure_builder_renders(dev_stack: Run) -> None:
     env = _settings(dev_stack)
-    settings = config.template_settings(
+    settings = config.template_settings(  # no template.agentImage in the dev stack: the bundled agent
         "agentic-system", browserless_url=env["BROWSERLESS_URL"], litellm_url=env["LITELLM_URL"]
     )
     expected = template.workflow_template(settings)

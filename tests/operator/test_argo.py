@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from agentic_operator import argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import argo
 from agentic_operator.settings import Settings
 from testkit import argo_sim
 from testkit.factories import workflow, workload

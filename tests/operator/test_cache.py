@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from agentic_operator import argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import argo
 from agentic_operator import reconcile as core
 from agentic_operator.cache import Store, compact_workflow, compact_workload
 from testkit import argo_sim

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from agentic_operator import api, argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import api, argo
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.reconcile import (

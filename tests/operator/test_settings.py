@@ -74,7 +74,7 @@ def test_help_documents_running_against_a_cluster() -> None:
         [sys.executable, "-m", "agentic_operator", "--help"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0
-    for text in ("kubeconfig", "agentic.dev/approval=approved", "AGENTIC_NAMESPACES", "--policy-dir"):
+    for text in ("kubeconfig", "agentic.dev/approval=approved", "AGENTIC_NAMESPACES", "--opa-url"):
         assert text in result.stdout
 
 

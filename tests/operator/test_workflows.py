@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from agentic_operator import argo, pipeline
+from agentic_contract import pipeline
+from agentic_operator import argo
 from agentic_operator.kubeclient import ApiError
 from agentic_operator.workflows import (
     TemplateNotFoundError,

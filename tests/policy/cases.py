@@ -1,29 +1,25 @@
 """Policy cases shared by the evaluator tests: inputs as the operator builds them.
 
 Each case names the decision and the reasons that must be among its reasons, so a case
-fails if the rule it is about stops firing (or starts firing on a near miss). Cases with
-``config`` run against a copy of policies/ whose data.json has those keys replaced, the
-way a stack's config overrides them.
+fails if the rule it is about stops firing (or starts firing on a near miss). A case's
+``config`` is a stack's ``policy.data``: deep-merged over data.json's agentic.config, as
+the Pulumi program merges it (components.bundle.policies).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from agentic_operator import api, pipeline, reconcile
+from agentic_contract import pipeline
+from agentic_operator import api, reconcile
 from agentic_operator.decision import ADMISSION, GATE
-from agentic_operator.policy import policy_files
 from agentic_operator.settings import Settings
 from testkit import factories
 from testkit.factories import workload
 
-POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 GOOD_OUTPUTS = {
     pipeline.STEP_SCRAPER: {"pages-fetched": "10", "pages-failed": "1"},
     pipeline.STEP_SCREENSHOTS: {"screenshots": "10"},
@@ -77,17 +73,6 @@ def gate_input(
     }
 
 
-def configured_copy(target: Path, config: Mapping[str, Any]) -> Path:
-    """A copy of the policies (tests left out, as the sidecar gets them) with data.json keys replaced."""
-    target.mkdir(parents=True, exist_ok=True)
-    for path in policy_files(POLICY_DIR):
-        shutil.copy(path, target / path.name)
-    data = json.loads((POLICY_DIR / "data.json").read_text())
-    data["agentic"]["config"].update(config)
-    (target / "data.json").write_text(json.dumps(data))
-    return target
-
-
 def _url(url: str, allowed: bool, *reasons: str, **config: Any) -> Case:
     return Case(f"url {url}", ADMISSION, admission_input(targetUrls=[url]), allowed, reasons, config)
 
@@ -123,13 +108,13 @@ ADMISSION_CASES = [
     Case(
         "max_targets targets",
         ADMISSION,
-        admission_input(targetUrls=[f"https://e{i}.example/" for i in range(20)]),
+        admission_input(targetUrls=[f"https://e{i}.example.com/" for i in range(20)]),
         True,
     ),
     Case(
         "one target too many",
         ADMISSION,
-        admission_input(targetUrls=[f"https://e{i}.example/" for i in range(21)]),
+        admission_input(targetUrls=[f"https://e{i}.example.com/" for i in range(21)]),
         False,
         ("spec.targetUrls: 21 URLs, more than max_targets (20)",),
     ),
@@ -168,7 +153,7 @@ ADMISSION_CASES = [
     _url("http://172.32.0.1/", True),
     _url("http://100.128.0.1/", True),
     _url("http://[2001:4860:4860::8888]:443/", True),
-    _url("http://[fec0::1]/", True),
+    _blocked("http://[fec0::1]/", "fec0::1", "site-local (deprecated)", "fec0::/10"),
     _url("http://10.0.0.1/", True, blocked_networks={"10.0.0.0/8": None, "127.0.0.0/8": "loopback"}),
     _url(
         "http://127.0.0.1/",
@@ -186,12 +171,12 @@ ADMISSION_CASES = [
     _url("https://internal.example.com./", True),
     # host lists from the configuration
     _url(
-        "https://a.tracker.example/",
+        "https://a.tracker.example.com/",
         False,
-        'spec.targetUrls[0]: host "a.tracker.example" is in denied_hosts (tracker.example)',
-        denied_hosts=["tracker.example"],
+        'spec.targetUrls[0]: host "a.tracker.example.com" is in denied_hosts (tracker.example.com)',
+        denied_hosts=["tracker.example.com"],
     ),
-    _url("https://nottracker.example/", True, denied_hosts=["tracker.example"]),
+    _url("https://nottracker.example.com/", True, denied_hosts=["tracker.example.com"]),
     _url(
         "https://other.org/",
         False,
@@ -211,7 +196,9 @@ ADMISSION_CASES = [
         ADMISSION,
         admission_input(agentImage="docker.io/someone/agent:1"),
         False,
-        ('spec.agentImage: image "docker.io/someone/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',),
+        (
+            'spec.agentImage: image "docker.io/someone/agent:1" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)',
+        ),
     ),
     Case(
         "docker hub shorthand",
@@ -237,7 +224,7 @@ ADMISSION_CASES = [
         admission_input(dataclasses.replace(factories.SETTINGS, default_agent_image="quay.io/x/agent:1")),
         False,
         (
-            'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev)',
+            'settings.defaultAgentImage: image "quay.io/x/agent:1" is not from an allowed registry (ghcr.io/agentic-dev, docker.io/library/python)',
         ),
     ),
     # bucket
