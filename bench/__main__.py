@@ -1,13 +1,13 @@
 """python -m bench (make bench): every benchmark, with the settings BENCHMARKS.md reports.
 
-Bounded: about 20 minutes on 2 shared cores (the 2,000-workload runs dominate). The
+Bounded: about 25 minutes on 2 shared cores (the 2,000-workload runs dominate). The
 scale comparison uses the stand-in policy (bench/policies-allow) so that it measures the
 operators; the drain through the real policies/ follows, when they compile under OPA.
 """
 
 from __future__ import annotations
 
-from bench import lifecycle, scale, seed
+from bench import lifecycle, operator_process, scale, seed
 from testkit.operator_process import ROOT
 
 
@@ -18,6 +18,10 @@ def main() -> None:
         for key, value in lifecycle.run(1000, deny_gate=deny_gate, step_seconds=step).items():
             print(f"{key}: {value}")
         print(flush=True)
+    print("## python -m bench.operator_process --workloads 500", flush=True)
+    for key, value in operator_process.run(500).items():
+        print(f"{key}: {value}")
+    print(flush=True)
     comparison = "--workloads 2000 --repeat 1 --only ours --only bare --only bare-tuned --policies bench/policies-allow"
     print(f"## python -m bench.scale {comparison}", flush=True)
     scale.run(scale.parser().parse_args(comparison.split()))

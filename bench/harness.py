@@ -13,8 +13,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,54 +27,25 @@ from typing import Any
 from agentic_operator import api, argo_names, settings
 from testkit.apiserver.cluster import Cluster
 from testkit.factories import SETTINGS
-from testkit.operator_process import ROOT, free_port
+from testkit.opa import OpaServer
+from testkit.operator_process import ROOT
+from testkit.processes import free_port, stop
 
 AW = (api.GROUP, api.VERSION, api.PLURAL)
 WF = (argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOWS)
 
 
-def tool(name: str) -> Path:
-    """A command built by hack/tools.sh (``make tools``)."""
-    directory = (
-        os.environ.get("AGENTIC_TOOLS_BIN")
-        or subprocess.run(
-            [str(ROOT / "hack" / "tools.sh"), "bin"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
-    found = Path(directory) / name
-    if not found.exists():
-        raise SystemExit(f"{found} is missing: run `make tools`")
-    return found
-
-
 @contextlib.contextmanager
 def real_opa(policies: Path, workdir: Path) -> Iterator[str]:
-    """``opa run --server`` with the policies' non-test .rego and data.json; its URL.
+    """The real OPA over ``policies`` as the sidecar loads them (testkit.opa); its URL.
 
-    Fails (with OPA's own error) when the Rego does not compile under OPA.
+    Stops with OPA's own error when the Rego does not compile under OPA.
     """
-    bundle = workdir / "opa-policies"
-    bundle.mkdir()
-    for file in policies.iterdir():
-        if (file.suffix == ".rego" and not file.name.endswith("_test.rego")) or file.name == "data.json":
-            shutil.copy(file, bundle / file.name)
-    checked = subprocess.run([str(tool("opa")), "check", str(bundle)], capture_output=True, text=True)
-    if checked.returncode:
-        raise SystemExit(f"the policies in {policies} do not compile under OPA:\n{checked.stdout}{checked.stderr}")
-    port = free_port()
-    log = (workdir / "opa.log").open("wb")
-    proc = subprocess.Popen(
-        [str(tool("opa")), "run", "--server", f"--addr=127.0.0.1:{port}", "--log-level=error", str(bundle)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _get(url + "/health") == 200, 30, "OPA to serve")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        with OpaServer(policy_dir=policies, workdir=workdir / "opa") as server:
+            yield server.url
+    except (RuntimeError, TimeoutError) as refused:
+        raise SystemExit(f"OPA refused the policies in {policies}: {refused}") from None
 
 
 def _get(url: str) -> int:
@@ -142,12 +111,7 @@ class Operator:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop(self.proc, grace=20)
         self.proc = None
 
     def _status(self, field: str) -> float:
@@ -171,6 +135,26 @@ class Operator:
 
 def kubeconfig(cluster: Cluster, workdir: Path, namespace: str) -> Path:
     return cluster.kubeconfig(workdir / "kubeconfig", namespace=namespace)
+
+
+def gc_pauses(operator: Operator) -> dict[str, float] | None:
+    """Our operator's garbage-collection pauses so far (its /metrics): how many, how many
+    over 50 ms, and their total; None for an operator without the metric."""
+    port = operator.env.get("AGENTIC_HTTP_PORT")
+    if port is None:
+        return None
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    total = under = seconds = 0.0
+    for line in lines:
+        name, _, value = line.rpartition(" ")
+        if name.startswith("agentic_gc_pause_seconds_count"):
+            total += float(value)
+        elif name.startswith("agentic_gc_pause_seconds_bucket") and 'le="0.05"' in name:
+            under += float(value)
+        elif name.startswith("agentic_gc_pause_seconds_sum"):
+            seconds += float(value)
+    return {"count": total, "over_50ms": total - under, "total_ms": round(seconds * 1000, 1)}
 
 
 def ours(kubeconfig: Path, workdir: Path, namespace: str, opa_url: str, **values: Any) -> Operator:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
 import urllib.request
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,12 @@ from testkit import argo_sim
 from testkit.factories import workload
 from testkit.operator_process import ROOT
 from tests.cluster.argo import established, install_crds
-from tests.cluster.controlplane import ControlPlane, wait_for
+from tests.cluster.controlplane import KUBE_VERSION, ControlPlane, wait_for
 
 RESYNC = 30.0
 AW_PATH = (api.GROUP, api.VERSION, api.PLURAL)
 WF_PATH = (argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOWS)
+TEMPLATES_PATH = (argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOW_TEMPLATES)
 
 
 class Watcher:
@@ -62,6 +64,28 @@ class Watcher:
             self.arrivals[kind][obj["metadata"]["name"]].append(time.monotonic())
 
         return seen
+
+
+@contextlib.asynccontextmanager
+async def watched_namespace(cluster: ControlPlane, prefix: str) -> AsyncIterator[tuple[str, Client, Watcher]]:
+    """A new namespace with the WorkflowTemplate, a client, and a Watcher of it, listed."""
+    namespace = f"{prefix}-{int(time.time()) % 100000}"
+    cluster.kube().namespace(namespace)
+    client = Client(kubeconfig(cluster.kubeconfig), user_agent="bench/1", timeout=30, connections=32)
+    template = {"apiVersion": argo_names.API_VERSION, "kind": "WorkflowTemplate", "metadata": {"name": api.DEFAULT_TEMPLATE}}
+    spec = {"entrypoint": "main", "templates": [{"name": "main", "suspend": {}}]}
+    watcher = Watcher(client, namespace)
+    tasks = [asyncio.create_task(i.run()) for i in watcher.informers]
+    try:
+        await client.create(path(*TEMPLATES_PATH, namespace), {**template, "spec": spec})
+        for informer in watcher.informers:
+            await asyncio.wait_for(informer.synced.wait(), 60)
+        yield namespace, client, watcher
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.close()
 
 
 async def until(check: Callable[[], bool], timeout: float) -> bool:
@@ -95,23 +119,23 @@ async def paced_writes(count: int, rate: float, write: Callable[[int], Any]) -> 
 async def measure(
     cluster: ControlPlane, kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    namespace = f"scale-{kind}-{int(time.time()) % 100000}"
-    cluster.kube().namespace(namespace)
-    client = Client(kubeconfig(cluster.kubeconfig), user_agent="bench/1", timeout=30, connections=32)
-    template = {
-        "apiVersion": argo_names.API_VERSION,
-        "kind": "WorkflowTemplate",
-        "metadata": {"name": api.DEFAULT_TEMPLATE},
-    }
-    await client.create(
-        path(argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOW_TEMPLATES, namespace),
-        {**template, "spec": {"entrypoint": "main", "templates": [{"name": "main", "suspend": {}}]}},
-    )
-    watcher = Watcher(client, namespace)
-    tasks = [asyncio.create_task(i.run()) for i in watcher.informers]
+    async with watched_namespace(cluster, f"scale-{kind}") as (namespace, client, watcher):
+        return await _measure(namespace, client, watcher, kind, n, workdir, opa_url, args, cluster.kubeconfig)
+
+
+async def _measure(
+    namespace: str,
+    client: Client,
+    watcher: Watcher,
+    kind: str,
+    n: int,
+    workdir: Path,
+    opa_url: str,
+    args: argparse.Namespace,
+    config: Path,
+) -> dict[str, Any]:
     names = [f"job-{i:05d}" for i in range(n)]
-    result: dict[str, Any] = {"operator": kind, "workloads": n, "server": "kube-apiserver " + "v1.34.4"}
-    config = cluster.kubeconfig
+    result: dict[str, Any] = {"operator": kind, "workloads": n, "server": f"kube-apiserver {KUBE_VERSION}"}
     operator: Operator = (
         ours(config, workdir, namespace, opa_url, resync_seconds=RESYNC)
         if kind == "ours"
@@ -123,8 +147,6 @@ async def measure(
         else (lambda w: bool((w.get("status") or {}).get("seen")))
     )
     try:
-        for informer in watcher.informers:
-            await asyncio.wait_for(informer.synced.wait(), 60)
         await asyncio.to_thread(operator.start)
         await asyncio.sleep(3)  # its lists done (there is nothing to list yet)
         limit = asyncio.Semaphore(16)
@@ -202,10 +224,6 @@ async def measure(
         result["steady"] = {**Spread(steady).summary(), "unanswered": len(changes) - len(steady)}
     finally:
         await asyncio.to_thread(operator.stop)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await client.close()
     return result
 
 
@@ -223,21 +241,14 @@ def _requests(port: int) -> dict[str, float]:
 
 async def lifecycles(cluster: ControlPlane, n: int, workdir: Path, opa_url: str) -> dict[str, Any]:
     """Writes per auto-approved lifecycle with Argo's steps one by one, each seen by the operator."""
-    namespace = f"lifecycle-{int(time.time()) % 100000}"
-    cluster.kube().namespace(namespace)
-    client = Client(kubeconfig(cluster.kubeconfig), user_agent="bench/1", timeout=30)
-    await client.create(
-        path(argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOW_TEMPLATES, namespace),
-        {
-            "apiVersion": argo_names.API_VERSION,
-            "kind": "WorkflowTemplate",
-            "metadata": {"name": api.DEFAULT_TEMPLATE},
-            "spec": {"entrypoint": "main", "templates": [{"name": "main", "suspend": {}}]},
-        },
-    )
-    watcher = Watcher(client, namespace)
-    tasks = [asyncio.create_task(i.run()) for i in watcher.informers]
-    operator = ours(cluster.kubeconfig, workdir, namespace, opa_url, resync_seconds=RESYNC)
+    async with watched_namespace(cluster, "lifecycle") as (namespace, client, watcher):
+        return await _lifecycles(namespace, client, watcher, n, workdir, opa_url, cluster.kubeconfig)
+
+
+async def _lifecycles(
+    namespace: str, client: Client, watcher: Watcher, n: int, workdir: Path, opa_url: str, config: Path
+) -> dict[str, Any]:
+    operator = ours(config, workdir, namespace, opa_url, resync_seconds=RESYNC)
     port = int(operator.env["AGENTIC_HTTP_PORT"])
     names = [f"life-{i:03d}" for i in range(n)]
 
@@ -282,10 +293,6 @@ async def lifecycles(cluster: ControlPlane, n: int, workdir: Path, opa_url: str)
             events += len(listed["items"])
     finally:
         await asyncio.to_thread(operator.stop)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await client.close()
     sent = {m: (after.get(m, 0) - before.get(m, 0)) / n for m in after}
     writes = sum(v for m, v in sent.items() if m in ("POST", "PUT", "PATCH", "DELETE"))
     return {
