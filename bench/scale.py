@@ -34,7 +34,20 @@ from typing import Any
 
 from agentic_operator import api, argo_names
 from agentic_operator.timestamps import now_text
-from bench.harness import AW, WF, Commits, Operator, Spread, bare_kopf, kubeconfig, lags, ours, paced, real_opa
+from bench.harness import (
+    AW,
+    WF,
+    Commits,
+    Operator,
+    Spread,
+    bare_kopf,
+    gc_pauses,
+    kubeconfig,
+    lags,
+    ours,
+    paced,
+    real_opa,
+)
 from testkit import argo_sim
 from testkit.apiserver.cluster import Cluster
 from testkit.factories import workload
@@ -197,6 +210,7 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
         timed = [(round(at - since, 1), lags([(at, name)], answers)) for at, name in changes]
         worst = sorted(((at, lag[0]) for at, lag in timed if lag), key=lambda x: -x[1])[:5]
         result["steady"]["worst"] = [(at, round(lag * 1000)) for at, lag in worst]  # (s into the window, ms)
+        result["gc_pauses"] = gc_pauses(operator)  # since the start, ours only
 
         cluster.reset_requests()
         idle_cpu = operator.cpu_seconds()

@@ -59,6 +59,13 @@ class Metrics:
             ["method", "code"],
             registry=self.registry,
         )
+        self.gc_pause = Histogram(
+            "agentic_gc_pause_seconds",
+            "Garbage-collection pauses by generation",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+            registry=self.registry,
+        )
         self.registry.register(_PhaseCollector(workloads))
 
     def api_response(self, method: str, status: int) -> None:

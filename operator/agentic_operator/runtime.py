@@ -11,7 +11,8 @@
   lane), so it is a safety net that neither spikes nor delays anything;
 - the caches are long-lived: once listed, and after every resync pass, the heap is moved
   out of the garbage collector's sight (:func:`freeze_heap`), or each full collection
-  would scan them all (190 ms at 2,000 workloads, 370 ms at 20,000: a lag spike).
+  would scan them all (190 ms at 2,000 workloads, 370 ms at 20,000: a lag spike); the
+  pauses are a metric (``agentic_gc_pause_seconds``).
 
 Nothing is stored on the watched objects (no annotations, no finalizers), so deleting an
 AgentWorkload never waits for the operator. One replica runs, with the Deployment's
@@ -27,6 +28,7 @@ import gc
 import logging
 import random
 import signal
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +50,7 @@ from agentic_operator.workqueue import WorkQueue
 log = logging.getLogger(__name__)
 USER_AGENT = f"agentic-operator/{__version__}"  # names us in audit logs
 MANAGED = f"{argo_names.LABEL_MANAGED_BY}={argo_names.MANAGER}"
+RESYNC_TICK = 0.05  # seconds between two slices of a resync pass
 
 
 def freeze_heap() -> None:
@@ -62,6 +65,20 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def time_collections(metrics: Metrics) -> None:
+    """Every garbage collection's pause into ``agentic_gc_pause_seconds`` (by generation):
+    the pauses are the events' lag, so they are watched."""
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            metrics.gc_pause.labels(str(info["generation"])).observe(time.perf_counter() - started[0])
+
+    gc.callbacks.append(callback)
 
 
 @dataclass
@@ -135,11 +152,15 @@ class Runtime:
                 self.queue.done(key)
 
     async def resync(self, rng: random.Random | None = None) -> None:
-        """Every key once per interval, spread over it one tick a second, in the background
-        lane; the heap frozen once every informer has listed, and after every pass."""
+        """Every key once per interval, a slice every ``RESYNC_TICK`` seconds, in the
+        background lane; the heap frozen once every informer has listed, and after every pass.
+
+        Fine slices matter: a reconcile of an unchanged world makes no request, so the
+        keys of one slice run back to back on the event loop, and an event arriving then
+        waits for the slice (at 1 s slices, 67 keys: ~10 ms; at 50 ms, 3 keys)."""
         rng = rng or random.Random()
         interval = self.settings.resync_seconds
-        ticks = max(1, round(interval))
+        ticks = max(1, round(interval / RESYNC_TICK))
         await asyncio.gather(*(i.synced.wait() for i in self.informers))
         freeze_heap()
         await asyncio.sleep(rng.uniform(0, interval / ticks))
@@ -223,4 +244,5 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
         metrics=metrics,
         coalesce_seconds=settings.status_coalesce_seconds,
     )
+    time_collections(metrics)
     return Runtime(settings=settings, worker=worker, metrics=metrics, client=client)
