@@ -72,7 +72,11 @@ async def watched_namespace(cluster: ControlPlane, prefix: str) -> AsyncIterator
     namespace = f"{prefix}-{int(time.time()) % 100000}"
     cluster.kube().namespace(namespace)
     client = Client(kubeconfig(cluster.kubeconfig), user_agent="bench/1", timeout=30, connections=32)
-    template = {"apiVersion": argo_names.API_VERSION, "kind": "WorkflowTemplate", "metadata": {"name": api.DEFAULT_TEMPLATE}}
+    template = {
+        "apiVersion": argo_names.API_VERSION,
+        "kind": "WorkflowTemplate",
+        "metadata": {"name": api.DEFAULT_TEMPLATE},
+    }
     spec = {"entrypoint": "main", "templates": [{"name": "main", "suspend": {}}]}
     watcher = Watcher(client, namespace)
     tasks = [asyncio.create_task(i.run()) for i in watcher.informers]
