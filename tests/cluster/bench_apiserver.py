@@ -259,6 +259,9 @@ async def _lifecycles(
     def movable(name: str) -> dict[str, Any] | None:
         return argo_sim.advance(dict(watcher.workflows.get((namespace, name)) or {}))
 
+    def finished(name: str) -> bool:
+        return bool((watcher.workflows.get((namespace, name)) or {}).get("status", {}).get("phase") == "Succeeded")
+
     def version(name: str) -> str:
         return str((watcher.workflows.get((namespace, name)) or {}).get("metadata", {}).get("resourceVersion"))
 
@@ -281,8 +284,8 @@ async def _lifecycles(
         await quiet(watcher, 1)
         for name in names:  # to the gate, Argo's steps one by one, each seen before the next
             await steps(name)
-        for name in names:  # resumed by the operator: synthesis, done
-            await until(lambda name=name: movable(name) is not None, 60)  # type: ignore[misc]
+        for name in names:  # resumed by the operator (if not already, and run on): synthesis, done
+            await until(lambda name=name: movable(name) is not None or finished(name), 60)  # type: ignore[misc]
             await steps(name)
         done = await until(
             lambda: sum((w.get("status") or {}).get("phase") == "Succeeded" for w in watcher.workloads) == n, 120
