@@ -34,6 +34,7 @@ from typing import Any
 
 from agentic_operator import api, argo_names
 from agentic_operator.timestamps import now_text
+from bench.bare_kopf import answered as bare_answered
 from bench.harness import (
     AW,
     WF,
@@ -154,7 +155,7 @@ def measure(kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Names
         answered: Callable[[dict[str, Any]], bool] = lambda w: (w.get("status") or {}).get("phase") == "Pending"  # noqa: E731
     else:
         make = lambda: bare_kopf(kubeconfig(cluster, workdir, NS), workdir, NS, tuned=kind == "bare-tuned")  # noqa: E731
-        answered = lambda w: bool((w.get("status") or {}).get("seen"))  # noqa: E731
+        answered = bare_answered
     started: list[Operator] = []  # stopped whatever happens
     try:
         cluster.create("workflowtemplates", NS, {"metadata": {"name": api.DEFAULT_TEMPLATE}, "spec": {}})

@@ -35,6 +35,7 @@ from agentic_operator.cache import Store
 from agentic_operator.informer import Informer
 from agentic_operator.kubeclient import Client, kubeconfig, path
 from agentic_operator.timestamps import now_text
+from bench.bare_kopf import answered as bare_answered
 from bench.harness import Operator, Spread, bare_kopf, lags, ours, real_opa
 from testkit import argo_sim
 from testkit.factories import workload
@@ -146,9 +147,7 @@ async def _measure(
         else bare_kopf(config, workdir, namespace, tuned=kind == "bare-tuned")
     )
     answered: Callable[[dict[str, Any]], bool] = (
-        (lambda w: (w.get("status") or {}).get("phase") == "Pending")
-        if kind == "ours"
-        else (lambda w: bool((w.get("status") or {}).get("seen")))
+        (lambda w: (w.get("status") or {}).get("phase") == "Pending") if kind == "ours" else bare_answered
     )
     try:
         await asyncio.to_thread(operator.start)
