@@ -25,6 +25,8 @@ def test_progress_is_written_at_most_once_a_window() -> None:
 
 def test_a_human_approval_adds_its_two_transitions_only() -> None:
     counts = lifecycle.run(20, deny_gate=True)
+    assert counts["phases"] == {"Succeeded": 20}
     assert counts["requests_per_workload"]["patch-status"] == 5  # + AwaitingApproval, Running again
+    assert counts["writes_per_workload"] == 7
     assert counts["events_per_workload"] == 5
     assert counts["policy_queries_per_workload"] == 2
