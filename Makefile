@@ -3,23 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
-PULUMI_VERSION := 3.272.0
-# The Pulumi CLI on PATH, else a pinned copy fetched into the project.
-PULUMI := $(shell command -v pulumi 2>/dev/null || echo $(CURDIR)/.pulumi-cli/bin/pulumi)
 # Local file backend unless the user chose one.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi
 export PULUMI_CONFIG_PASSPHRASE ?=
+export PULUMI_SKIP_UPDATE_CHECK ?= true
 
 # The real systems the tests run against, built from their Go modules (hack/tools.sh).
 TOOLS_BIN := $(shell hack/tools.sh bin)
 export AGENTIC_TOOLS_BIN ?= $(TOOLS_BIN)
 
-.PHONY: venv tools test lint typecheck unit cluster stack up preview destroy golden bench demo clean
+# The Pulumi CLI on PATH (the official install), else the one `make tools` builds, whose
+# providers live in the tools' PULUMI_HOME (no plugin download is ever tried).
+PULUMI := $(shell command -v pulumi 2>/dev/null || echo $(TOOLS_BIN)/pulumi)
+ifeq ($(PULUMI),$(TOOLS_BIN)/pulumi)
+export PULUMI_HOME ?= $(shell hack/tools.sh pulumi-home)
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?= true
+endif
 
-$(VENV)/.installed: requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
+.PHONY: venv tools test lint typecheck unit cluster argo-fixtures pulumi-cli stack up preview destroy hashes golden bench demo clean
+
+# requirements.txt: the pinned set and the project's own packages, as `pulumi install`
+# installs them (toolchain pip).
+# From scratch whenever a pin changes, so nothing a lock no longer lists lingers.
+$(VENV)/.installed: requirements.txt requirements.lock operator/pyproject.toml agent/pyproject.toml contract/pyproject.toml
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e ./contract -e ./operator -e ./agent
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -42,16 +51,27 @@ unit: venv tools
 cluster: venv tools
 	$(BIN)/pytest -m cluster
 
+# Record again what Argo's controller writes at each stage (testkit/argo_fixtures/),
+# which the unit tests replay (testkit/argo_sim.py) and the tier compares on every run.
+argo-fixtures: venv tools
+	AGENTIC_RECORD_ARGO=1 $(BIN)/pytest tests/cluster/scenarios/test_lifecycle.py -k "human or failing"
+
 test: lint typecheck unit
 
-$(PULUMI):
-	mkdir -p .pulumi-cli
-	curl -fsSL https://get.pulumi.com | sh -s -- --version $(PULUMI_VERSION) --install-root $(CURDIR)/.pulumi-cli --no-edit-path
+# No CLI: say how to get one, rather than fail in a download.
+pulumi-cli:
+	@test -x "$(PULUMI)" || { \
+	  echo "make: no Pulumi CLI: neither 'pulumi' on PATH nor $(PULUMI)." >&2; \
+	  echo "  With internet access: install the official CLI (https://www.pulumi.com/docs/iac/download-install/)," >&2; \
+	  echo "    e.g. curl -fsSL https://get.pulumi.com | sh, then run make $(MAKECMDGOALS) again." >&2; \
+	  echo "  Without (Go and its module proxy only): make tools  (builds the pinned CLI, the Kubernetes" >&2; \
+	  echo "    provider and a Python language host into $(dir $(TOOLS_BIN)); make $(MAKECMDGOALS) then uses them)." >&2; \
+	  exit 1; }
 
 .pulumi:
 	mkdir -p .pulumi
 
-stack: venv $(PULUMI) .pulumi
+stack: venv pulumi-cli .pulumi
 	$(PULUMI) stack select $(STACK) 2>/dev/null || $(PULUMI) stack init $(STACK)
 
 up: stack
@@ -62,6 +82,10 @@ preview: stack
 
 destroy: stack
 	$(PULUMI) destroy --stack $(STACK) --yes
+
+# Rewrite operator/requirements.hashes (the image's hash-checked pins) from operator/requirements.lock.
+hashes: venv
+	$(BIN)/python hack/hash-requirements.py
 
 # Rewrite the committed golden manifests (CRD, WorkflowTemplate) from the code.
 golden: venv

@@ -23,6 +23,11 @@ argoproj/argo-helm at chart 1.0.18 (app v4.0.6):
 A ``helm.v3.Release`` (not ``helm.v4.Chart``) so the release is one resource with its own
 lifecycle (``helm`` can inspect it) and its inputs are visible to tests under mocks.
 
+With ``argo.install: external`` (an Argo Workflows already in the cluster, watching the
+workload namespaces) there is no chart and no ``ArgoWorkflows`` component: each
+``WorkloadNamespace`` then holds the ``artifact-repositories`` ConfigMap
+(:func:`artifact_repositories`) that points that Argo at our MinIO for its namespace.
+
 Ref: https://github.com/argoproj/argo-helm/tree/main/charts/argo-workflows
 Ref: https://argo-workflows.readthedocs.io/en/latest/argo-server-auth-mode/
 """
@@ -33,21 +38,56 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from components import podspec
 from components.base import Component
 from components.config import ArgoConfig
+from components.template import ArtifactStore
 
 CHART = "argo-workflows"
 REPOSITORY = "https://argoproj.github.io/argo-helm"
 RELEASE = "argo-workflows"  # the chart's fullname then is the release name
 SERVER_SERVICE = f"{RELEASE}-server"
 SERVER_PORT = 2746
+# The ConfigMap Argo reads in a workflow's namespace for its default artifact repository.
+ARTIFACT_REPOSITORIES = "artifact-repositories"
+DEFAULT_REPOSITORY_KEY = "default-v1"
 
 
 def _pod_security_context() -> dict[str, Any]:
     # The chart's images choose their own non-root users; we require non-root and seccomp.
     return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def artifact_repository(store: ArtifactStore) -> dict[str, Any]:
+    """MinIO as an Argo artifact repository (the ``s3`` block; pure).
+
+    Ref: https://argo-workflows.readthedocs.io/en/latest/configure-artifact-repository/
+    """
+    return {
+        "s3": {
+            "endpoint": store.endpoint,
+            "bucket": store.bucket,
+            "insecure": store.insecure,
+            "accessKeySecret": {"name": store.secret, "key": store.access_key},
+            "secretKeySecret": {"name": store.secret, "key": store.secret_key},
+        }
+    }
+
+
+def artifact_repositories(store: ArtifactStore) -> dict[str, Any]:
+    """The ``artifact-repositories`` ConfigMap an Argo installed elsewhere reads in a
+    workflow's namespace: MinIO as that namespace's default repository (pure)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": ARTIFACT_REPOSITORIES,
+            "annotations": {"workflows.argoproj.io/default-artifact-repository": DEFAULT_REPOSITORY_KEY},
+        },
+        "data": {DEFAULT_REPOSITORY_KEY: yaml.safe_dump({"archiveLogs": False, **artifact_repository(store)})},
+    }
 
 
 def chart_values(config: ArgoConfig) -> dict[str, Any]:
@@ -78,16 +118,7 @@ def chart_values(config: ArgoConfig) -> dict[str, Any]:
             "resources": podspec.resources(("10m", "64Mi"), ("500m", "256Mi")),
         },
         "useStaticCredentials": True,
-        "artifactRepository": {
-            "archiveLogs": False,
-            "s3": {
-                "endpoint": store.endpoint,
-                "bucket": store.bucket,
-                "insecure": store.insecure,
-                "accessKeySecret": {"name": store.secret, "key": store.access_key},
-                "secretKeySecret": {"name": store.secret, "key": store.secret_key},
-            },
-        },
+        "artifactRepository": {"archiveLogs": False, **artifact_repository(store)},
     }
 
 

@@ -42,22 +42,31 @@ def _resources(depends_on: object) -> list[pulumi.Resource]:
 
 
 class Component(pulumi.ComponentResource):
-    """A ComponentResource whose children inherit its ``depends_on``."""
+    """A ComponentResource whose children inherit its ``depends_on`` and ``retain_on_delete``."""
 
     def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(token, name, None, opts)
         self._name = name
         self._after = _resources(opts.depends_on if opts else None)
+        # The SDK passes ``protect`` down to children but not ``retain_on_delete``.
+        self._retain = opts.retain_on_delete if opts else None
 
-    def child(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
-        """Options for a child: ``parent=self``, the component's and these dependencies."""
-        return pulumi.ResourceOptions(parent=self, depends_on=[*self._after, *depends_on])
+    def child(self, *depends_on: pulumi.Resource, retain: bool | None = None) -> pulumi.ResourceOptions:
+        """Options for a child: ``parent=self``, the component's and these dependencies, and
+        ``retain_on_delete`` (``retain``, else the component's own)."""
+        return pulumi.ResourceOptions(
+            parent=self,
+            depends_on=[*self._after, *depends_on],
+            retain_on_delete=self._retain if retain is None else retain,
+        )
 
-    def namespace_child(self, name: str, *, component: str, enforce: str) -> k8s.core.v1.Namespace:
+    def namespace_child(
+        self, name: str, *, component: str, enforce: str, retain: bool | None = None
+    ) -> k8s.core.v1.Namespace:
         """A Namespace child with our labels and Pod Security Admission at ``enforce``."""
         labels = {**podspec.labels(component), **podspec.pod_security_labels(enforce)}
         return k8s.core.v1.Namespace(
-            self.named("namespace"), metadata={"name": name, "labels": labels}, opts=self.child()
+            self.named("namespace"), metadata={"name": name, "labels": labels}, opts=self.child(retain=retain)
         )
 
     def bound_role(

@@ -12,7 +12,7 @@ form (``pulumi config set --path minio.storageSize 20Gi``, stored as an object u
 
 Credentials are never plain: a credential or the database DSN given as a plain value is
 an error (set it with ``pulumi config set --secret``); unset credentials are generated
-once by ``pulumi_random`` in the ``Minio`` component and kept, encrypted, in the state.
+once by ``GeneratedSecret`` (components/generated.py) in the ``Minio`` component and kept, encrypted, in the state.
 
 Ref: https://www.pulumi.com/docs/iac/concepts/config/
 """
@@ -52,10 +52,16 @@ DEFAULT_AGENT_IMAGE = PYTHON_IMAGE
 DEFAULT_LLM_MODEL = "gpt-4o-mini"
 BROWSERLESS_URL = "http://browserless.browserless.svc.cluster.local:3000"
 LITELLM_URL = "http://litellm.litellm.svc.cluster.local:4000"
+ARGO_INSTALLS = ("helm", "external")  # the chart, or an Argo that is already there
+KIND_CONTEXT = "kind-agentic"  # what `kind create cluster --name agentic` names its context
 
 
-class ConfigError(ValueError):
-    """Invalid stack configuration; each line names the full key."""
+class ConfigError(pulumi.RunError, ValueError):
+    """Invalid stack configuration; each line names the full key.
+
+    A ``pulumi.RunError``: the language host reports its message as the program's error,
+    without a traceback (``pulumi preview`` then prints just the keys and what is wrong).
+    """
 
 
 # ---------------------------------------------------------------------------------------
@@ -89,12 +95,12 @@ def _namespaces(value: list[Any]) -> str | None:
     return "lists a namespace twice" if len(set(value)) != len(value) else None
 
 
-def _chart_version(value: str) -> str | None:
+def chart_version_problem(value: str) -> str | None:
     ok = _SEMVER.match(value)
     return None if ok else f"{value!r} is not a pinned chart version (an exact x.y.z, not a range or 'latest')"
 
 
-def _image(value: str) -> str | None:
+def image_problem(value: str) -> str | None:
     match = _IMAGE.match(value)
     if not match:
         return f"{value!r} is not a container image reference"
@@ -134,6 +140,19 @@ def _resync(value: int) -> str | None:
     return None if 10 <= value <= 86400 else f"{value} is out of range (10 to 86400 seconds)"
 
 
+def _kubeconfig(value: str) -> str | None:
+    path = Path(value).expanduser()
+    return None if path.is_file() else f"{value!r} is not a kubeconfig file (no such file)"
+
+
+def _context(value: str) -> str | None:
+    return None if value.strip() else "must name a kubeconfig context"
+
+
+def _argo_install(value: str) -> str | None:
+    return None if value in ARGO_INSTALLS else f"{value!r} is not one of {', '.join(ARGO_INSTALLS)}"
+
+
 def _credential(value: str) -> str | None:
     return None if len(value) >= 8 else "is shorter than 8 characters"
 
@@ -154,6 +173,13 @@ class Field:
 
 
 FIELDS: dict[str, Field] = {
+    # Every stack names its cluster: the provider never falls back to kubectl's current context.
+    "kubernetes.context": Field(
+        str, KIND_CONTEXT, _context, "kubeconfig context of the stack's cluster (never the current one)."
+    ),
+    "kubernetes.kubeconfig": Field(
+        str, None, _kubeconfig, "kubeconfig file with that context; unset = $KUBECONFIG or ~/.kube/config."
+    ),
     "namespace": Field(str, "agentic-system", _namespace, "Platform namespace: MinIO and the operator."),
     "workloadNamespaces": Field(
         list,
@@ -162,9 +188,12 @@ FIELDS: dict[str, Field] = {
         "Namespaces where AgentWorkloads run (each gets the template, executor RBAC, Secrets).",
     ),
     "argo.namespace": Field(str, "argo", _namespace, "Namespace of the Argo Workflows controller and server."),
-    "argo.chartVersion": Field(str, ARGO_CHART_VERSION, _chart_version, "argo-workflows Helm chart version (exact)."),
-    "minio.image": Field(str, MINIO_IMAGE, _image, "MinIO server image (pinned)."),
-    "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, _image, "MinIO client (mc) image for the bucket Job."),
+    "argo.install": Field(str, "helm", _argo_install, "helm (the pinned chart) or external (Argo is there)."),
+    "argo.chartVersion": Field(
+        str, ARGO_CHART_VERSION, chart_version_problem, "argo-workflows Helm chart version (exact)."
+    ),
+    "minio.image": Field(str, MINIO_IMAGE, image_problem, "MinIO server image (pinned)."),
+    "minio.clientImage": Field(str, MINIO_CLIENT_IMAGE, image_problem, "MinIO client (mc) image for the bucket Job."),
     "minio.storageSize": Field(str, "10Gi", _storage_size, "MinIO volume size (1Gi to 16Ti)."),
     "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
@@ -176,12 +205,17 @@ FIELDS: dict[str, Field] = {
         str, None, _credential, "Secret key workflows use for artifacts (secret; generated if unset).", True
     ),
     "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (no leader election; Recreate)."),
-    "operator.image": Field(str, None, _image, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."),
-    "operator.pythonImage": Field(str, PYTHON_IMAGE, _image, "Python image for bundled mode."),
-    "operator.opaImage": Field(str, OPA_IMAGE, _image, "OPA sidecar image (pinned)."),
+    "operator.image": Field(
+        str, None, image_problem, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."
+    ),
+    "operator.pythonImage": Field(str, PYTHON_IMAGE, image_problem, "Python image for bundled mode."),
+    "operator.opaImage": Field(str, OPA_IMAGE, image_problem, "OPA sidecar image (pinned)."),
     "operator.resyncSeconds": Field(int, 300, _resync, "Operator safety-net resync interval (10 to 86400)."),
     "template.agentImage": Field(
-        str, None, _image, "Agent image with `agent` on PATH; unset = bundled mode (Python image, source ConfigMap)."
+        str,
+        None,
+        image_problem,
+        "Agent image with `agent` on PATH; unset = bundled mode (Python image, source ConfigMap).",
     ),
     "template.llmModel": Field(str, DEFAULT_LLM_MODEL, None, "Model name synthesis asks LiteLLM for."),
     "template.browserlessUrl": Field(str, BROWSERLESS_URL, _url, "Browserless URL for steps."),
@@ -189,9 +223,17 @@ FIELDS: dict[str, Field] = {
     "template.databaseDsn": Field(
         str, None, _dsn, "Database DSN for steps (secret; a Secret read via secretKeyRef).", True
     ),
+    "retain.crd": Field(bool, True, None, "Keep the AgentWorkload CRD when the stack is destroyed."),
+    "retain.minioData": Field(bool, True, None, "Keep MinIO's data (its namespace and volume) on destroy."),
     "policy.data": Field(dict, {}, None, "Overrides deep-merged over agentic.config in policies/data.json."),
 }
-_KINDS = {str: "a string", int: "an integer", list: "a list (JSON array)", dict: "an object (JSON)"}
+_KINDS = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean (true or false)",
+    list: "a list (JSON array)",
+    dict: "an object (JSON)",
+}
 _GROUPS = frozenset(key.split(".")[0] for key in FIELDS if "." in key)
 
 
@@ -208,8 +250,17 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    """Where the stack's resources go: the explicit Kubernetes provider's settings."""
+
+    context: str
+    kubeconfig: str | None = None  # None: the provider's default ($KUBECONFIG, ~/.kube/config)
+
+
+@dataclass(frozen=True)
 class ArgoConfig:
     namespace: str
+    install: str  # one of ARGO_INSTALLS
     chart_version: str
     workload_namespaces: tuple[str, ...]
     artifacts: ArtifactStore
@@ -224,6 +275,7 @@ class MinioConfig:
     bucket: str
     root: Credential = field(default_factory=Credential)
     artifacts: Credential = field(default_factory=Credential)
+    retain_data: bool = True
 
 
 @dataclass(frozen=True)
@@ -244,6 +296,7 @@ class OperatorConfig:
 
 @dataclass(frozen=True)
 class PlatformConfig:
+    cluster: ClusterConfig
     namespace: str
     workload_namespaces: tuple[str, ...]
     argo: ArgoConfig
@@ -251,6 +304,7 @@ class PlatformConfig:
     operator: OperatorConfig
     template: TemplateSettings
     database_dsn: pulumi.Output[str] | None = None
+    retain_crd: bool = True
 
 
 # ---------------------------------------------------------------------------------------
@@ -310,7 +364,11 @@ def _decode(value: Any, kind: type) -> Any:
         if not re.fullmatch(r"-?[0-9]+", value.strip()):
             raise ValueError
         value = int(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
+    elif kind is bool and isinstance(value, str):  # `pulumi config set retain.crd false`
+        if value not in ("true", "false"):
+            raise ValueError
+        value = value == "true"
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ValueError
     return value
 
@@ -443,10 +501,14 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         llm_model=values["template.llmModel"],
     )
     store = template.artifacts
+    kubeconfig = values["kubernetes.kubeconfig"]
     return PlatformConfig(
+        cluster=ClusterConfig(values["kubernetes.context"], str(Path(kubeconfig).expanduser()) if kubeconfig else None),
         namespace=namespace,
         workload_namespaces=workloads,
-        argo=ArgoConfig(values["argo.namespace"], values["argo.chartVersion"], workloads, store),
+        argo=ArgoConfig(
+            values["argo.namespace"], values["argo.install"], values["argo.chartVersion"], workloads, store
+        ),
         minio=MinioConfig(
             namespace=namespace,
             image=values["minio.image"],
@@ -455,6 +517,7 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
             bucket=values["minio.bucket"],
             root=Credential(secrets.get("minio.rootUser"), secrets.get("minio.rootPassword")),
             artifacts=Credential(secrets.get("minio.artifactAccessKey"), secrets.get("minio.artifactSecretKey")),
+            retain_data=values["retain.minioData"],
         ),
         operator=OperatorConfig(
             namespace=namespace,
@@ -472,4 +535,5 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
         ),
         template=template,
         database_dsn=secrets.get("template.databaseDsn"),
+        retain_crd=values["retain.crd"],
     )

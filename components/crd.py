@@ -2,6 +2,8 @@
 
 The manifest comes from ``agentic_operator.api.crd()``: the same schema the operator
 validates with, so the API server and the operator cannot disagree about a workload.
+``retain_on_delete`` in ``opts`` (the platform sets it from ``retain.crd``) carries to
+the definition: ``pulumi destroy`` then leaves the CRD and every AgentWorkload.
 
 Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/
 """

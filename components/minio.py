@@ -3,8 +3,8 @@
 - Images: stack config (``minio.image``, ``minio.clientImage``; defaults in
   :mod:`components.config`). Which tags those are and why is in docs/ARCHITECTURE.md,
   "Pinned versions and where they were checked".
-- Two credentials, each from ``secure:`` config or generated once by ``pulumi_random``
-  (kept, encrypted, in the state): the root user, which stays in the platform namespace,
+- Two credentials, each from ``secure:`` config or generated once by a
+  :class:`~components.generated.GeneratedSecret` (kept, encrypted, in the state): the root user, which stays in the platform namespace,
   and an artifact user (MinIO's built-in ``readwrite`` policy) whose keys are copied into
   each workload namespace for Argo. Workload namespaces never see the root credentials.
 - The bucket Job (``mc``) runs after the StatefulSet is ready: it creates the bucket and
@@ -22,11 +22,11 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from components import podspec
 from components.base import Component, raw
 from components.config import MinioConfig
+from components.generated import GeneratedSecret
 from components.template import minio_endpoint
 
 NAME = "minio"
@@ -56,6 +56,7 @@ def _secret_env(name: str, key: str) -> dict[str, Any]:
 def statefulset_spec(config: MinioConfig) -> dict[str, Any]:
     """The StatefulSet's spec (pure)."""
     labels = podspec.labels(NAME)
+    keep = "Retain" if config.retain_data else "Delete"
     container = {
         "name": NAME,
         "image": config.image,
@@ -86,6 +87,8 @@ def statefulset_spec(config: MinioConfig) -> dict[str, Any]:
                 "volumes": [podspec.scratch_volume("tmp", "64Mi")],
             },
         },
+        # The claim outlives the StatefulSet unless the stack gives the data up (retain.minioData).
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": keep, "whenScaled": keep},
         "volumeClaimTemplates": [
             {
                 "metadata": {"name": "data"},
@@ -186,5 +189,4 @@ class Minio(Component):
 
     def _generated(self, what: str, length: int) -> pulumi.Output[str]:
         """A random alphanumeric value, created once and kept (encrypted) in the state."""
-        value = random.RandomPassword(self.named(what), length=length, special=False, opts=self.child())
-        return pulumi.Output.secret(value.result)
+        return pulumi.Output.secret(GeneratedSecret(self.named(what), length, opts=self.child()).value)

@@ -3,13 +3,19 @@
 Ordering (explicit ``depends_on``; the rest follows from Outputs):
 
 - the platform namespace before MinIO and the operator (they live in it);
-- Argo's chart (and with it Argo's CRDs) before each WorkflowTemplate;
+- Argo's chart (and with it Argo's CRDs) before each WorkflowTemplate, when the platform
+  installs Argo (``argo.install: helm``; with ``external`` Argo and its CRDs are there);
 - each workload namespace before what lives in it (inside ``WorkloadNamespace``);
 - the MinIO StatefulSet before the bucket Job (inside ``Minio``);
 - the AgentWorkload CRD and the workload namespaces (where its Roles go) before the
   operator, so it never starts watching a resource or namespace that is not there.
 
+What ``pulumi destroy`` keeps (``retainOnDelete``, stack config ``retain.*``): the CRD
+(deleting it deletes every AgentWorkload in the cluster) and MinIO's data (the platform
+namespace, which holds the StatefulSet's volume claim).
+
 Ref: https://www.pulumi.com/docs/iac/concepts/options/dependson/
+Ref: https://www.pulumi.com/docs/iac/concepts/options/retainondelete/
 """
 
 from __future__ import annotations
@@ -32,9 +38,12 @@ class AgenticPlatform(Component):
 
     def __init__(self, name: str, config: PlatformConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:platform:AgenticPlatform", name, opts)
-        self.namespace = self.namespace_child(config.namespace, component="agentic-platform", enforce="restricted")
-        self.crd = AgentWorkloadCrd(self.named("crd"), api.crd(), opts=self.child())
-        self.argo = ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
+        self.namespace = self.namespace_child(
+            config.namespace, component="agentic-platform", enforce="restricted", retain=config.minio.retain_data
+        )
+        self.crd = AgentWorkloadCrd(self.named("crd"), api.crd(), opts=self.child(retain=config.retain_crd))
+        external = config.argo.install == "external"
+        self.argo = None if external else ArgoWorkflows(self.named("argo"), config.argo, opts=self.child())
         self.minio = Minio(self.named("minio"), config.minio, opts=self.child(self.namespace))
         policies = bundle.policies(config.operator.policy_dir, config.operator.policy_overrides)
         policy_data = policies.data.get(bundle.DATA_FILE, "")
@@ -48,7 +57,8 @@ class AgenticPlatform(Component):
                     artifact_secret_key=self.minio.artifact_secret_key,
                     database_dsn=config.database_dsn,
                     policy_data=policy_data,
-                    requires=(self.argo.release,),
+                    requires=(self.argo.release,) if self.argo else (),
+                    artifact_repository=external,
                 ),
                 opts=self.child(),
             )
@@ -63,7 +73,7 @@ class AgenticPlatform(Component):
                 "workload_namespaces": list(config.workload_namespaces),
                 "minio_endpoint": self.minio.endpoint,
                 "bucket": self.minio.bucket,
-                "argo_namespace": self.argo.namespace_name,
-                "argo_server_service": self.argo.server_service,
+                "argo_namespace": config.argo.namespace,
+                "argo_install": config.argo.install,
             }
         )

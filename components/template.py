@@ -22,6 +22,13 @@ The pipeline (names from :mod:`agentic_contract.pipeline`, which the operator an
   only the key), which would ignore a workload's own bucket.
 - Secrets reach the containers only as ``secretKeyRef`` (the database DSN), never as
   parameters: parameters are stored in the Workflow object and shown in the UI.
+- A workload's resources arrive as the ``resources`` parameter, which each agent step
+  feeds into its own ``podSpecPatch`` (default ``{}``: the template's resources). A
+  Workflow's own ``podSpecPatch`` would be marked Error by a controller with
+  ``templateReferencing: Strict`` or ``Secure`` (``ValidateUserOverrides``); the
+  template's is its own. Argo substitutes the value as text, so whoever may create
+  Workflows from this template can shape the agent pods through it, as a Workflow's
+  ``podSpecPatch`` would let them: the operator writes only quantities the CRD checked.
 
 The agent image's contract is documented in docs/ARCHITECTURE.md ("The agent image").
 
@@ -72,6 +79,7 @@ _DESCRIPTIONS = {
     pipeline.PARAM_OBJECTIVE: "What the analysis should find out.",
     pipeline.PARAM_AGENT_IMAGE: "Container image of the agent steps.",
     pipeline.PARAM_BUCKET: "Artifact bucket.",
+    pipeline.PARAM_RESOURCES: "Requests and limits of the agent steps' main containers, as JSON; {}: the template's.",
 }
 _GATE_DESCRIPTIONS = {
     pipeline.GATE_DECISION: f"{pipeline.APPROVED} or {pipeline.REJECTED}; synthesis runs only when {pipeline.APPROVED}.",
@@ -257,6 +265,8 @@ def agent_step(step: str, settings: TemplateSettings) -> dict[str, Any]:
         "outputs": outputs,
         "retryStrategy": RETRY_STRATEGY,
         "container": _container(spec, settings),
+        # Argo names a container template's container "main"; the patch merges over its resources.
+        "podSpecPatch": '{"containers":[{"name":"main","resources":' + _param(pipeline.PARAM_RESOURCES) + "}]}",
     }
     if settings.agent_bundle is not None:
         template["initContainers"] = [
@@ -350,7 +360,11 @@ def volumes(settings: TemplateSettings) -> list[dict[str, Any]]:
 
 def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
     """The ``visual-analysis-template`` WorkflowTemplate (without a namespace)."""
-    defaults = {pipeline.PARAM_AGENT_IMAGE: settings.agent_image, pipeline.PARAM_BUCKET: settings.artifacts.bucket}
+    defaults = {
+        pipeline.PARAM_AGENT_IMAGE: settings.agent_image,
+        pipeline.PARAM_BUCKET: settings.artifacts.bucket,
+        pipeline.PARAM_RESOURCES: "{}",
+    }
     arguments = [
         {"name": p, "description": _DESCRIPTIONS[p], **({"value": defaults[p]} if p in defaults else {})}
         for p in pipeline.WORKFLOW_PARAMETERS

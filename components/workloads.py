@@ -11,6 +11,9 @@
 - ConfigMaps for the agent: the policy data (its fetch-time guard reads the same
   ``blocked_networks`` admission does) and, in bundled mode, the agent's source.
 - The ``visual-analysis-template`` WorkflowTemplate, created after Argo (its CRDs).
+- With an Argo installed elsewhere (``argo.install: external``), the
+  ``artifact-repositories`` ConfigMap: MinIO as this namespace's default artifact
+  repository, which that Argo's controller reads here (the chart configures its own).
 
 Why a namespaced WorkflowTemplate in each namespace rather than one
 ClusterWorkflowTemplate: the operator creates Workflows with
@@ -33,7 +36,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import podspec, template
+from components import argo, podspec, template
 from components.base import Component, raw
 
 # Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
@@ -56,6 +59,8 @@ class WorkloadConfig:
     policy_data: str = ""
     # What the WorkflowTemplate needs first: Argo's CRDs (the chart release).
     requires: Sequence[pulumi.Resource] = ()
+    # Argo was installed elsewhere: tell it where this namespace's artifacts go.
+    artifact_repository: bool = False
 
 
 class WorkloadNamespace(Component):
@@ -113,6 +118,15 @@ class WorkloadNamespace(Component):
                     data=config.template.agent_bundle.data,
                     opts=self.child(),
                 )
+            )
+        self.artifact_repositories = None
+        if config.artifact_repository:
+            repositories = argo.artifact_repositories(store)
+            self.artifact_repositories = k8s.core.v1.ConfigMap(
+                self.named("artifact-repositories"),
+                metadata={**meta(repositories["metadata"]["name"]), **repositories["metadata"]},
+                data=repositories["data"],
+                opts=self.child(),
             )
         manifest = template.workflow_template(config.template)
         self.workflow_template = k8s.apiextensions.CustomResource(

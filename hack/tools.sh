@@ -4,6 +4,7 @@
 #   hack/tools.sh build [TOOL...]   build what is missing (all tools by default)
 #   hack/tools.sh bin               print the folder of the current tools (for PATH)
 #   hack/tools.sh list              each tool, its version and whether it is built
+#   hack/tools.sh pulumi-home       print the PULUMI_HOME that holds the built providers
 #
 # Each tool is a small wrapper module in hack/tools/<tool>/: its go.mod pins the version
 # (with `tool` directives naming the commands) and its go.sum the hashes of every module,
@@ -12,12 +13,19 @@
 #   ${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/agentic-platform/tools}/<tool>-<version>-<hash>/
 # where <hash> covers the wrapper module and the build flags, so changing a pin rebuilds
 # that tool only. <cache>/bin holds links to the current build of every command.
+#
+# Pulumi's plugins go where its engine looks, so no run ever tries a download: the
+# Kubernetes provider into <cache>/pulumi-home (`pulumi plugin install --file`; use it as
+# PULUMI_HOME), and pulumi-python (our Python language host and dynamic-provider launcher,
+# for machines without the official install: hack/tools/pulumi-python/) next to the CLI.
 set -euo pipefail
 shopt -s nullglob
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
 CACHE=${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/agentic-platform/tools}
 BIN=$CACHE/bin
+PULUMI_HOME_DIR=$CACHE/pulumi-home
 export GOFLAGS="-mod=readonly -buildvcs=false -trimpath"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
@@ -31,6 +39,7 @@ VERSIONS=(
   "opa|v1.22.3|"
   "pulumi|v3.274.1|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.274.1"
   "pulumi-kubernetes|v4.25.0|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=4.25.0"
+  "pulumi-python|v$(sed -n 's/^pulumi==//p' "$ROOT/requirements.lock")|"
 )
 
 log() { printf 'tools: %s\n' "$*" >&2; }
@@ -47,8 +56,9 @@ names() { local row; for row in "${VERSIONS[@]}"; do printf '%s ' "${row%%|*}"; 
 dir_of() { # the cache folder of a tool's current pin
   local tool=$1 version flags hash
   version=$(field "$tool" 2) flags=$(field "$tool" 3)
-  hash=$( { cat "$HERE/tools/$tool/go.mod" "$HERE/tools/$tool/go.sum"; echo "$flags"; go env GOVERSION; \
-            declare -f "prepare_$tool" "after_$tool" 2>/dev/null || true; } | sha256sum | cut -c1-12)
+  hash=$( { cat "$HERE/tools/$tool"/*; echo "$flags"; go env GOVERSION; \
+            if declare -F "inputs_$tool" >/dev/null; then "inputs_$tool"; fi; \
+            declare -f "prepare_$tool" "after_$tool" "make_$tool" 2>/dev/null || true; } | sha256sum | cut -c1-12)
   echo "$CACHE/$tool-$version-$hash"
 }
 
@@ -84,6 +94,46 @@ after_argo() {
   mkdir -p "$out/crds" && cp "$src"/manifests/base/crds/minimal/argoproj.io_*.yaml "$out/crds/"
 }
 
+# pulumi-python is Python, not Go: a virtualenv with the SDK at requirements.lock's pins
+# (the host serves the SDK's generated gRPC stubs), the host's files, and its launchers.
+inputs_pulumi-python() { cat "$ROOT/requirements.lock"; }
+make_pulumi-python() {
+  local out=$1 src=$HERE/tools/pulumi-python python final=${1%.partial}  # built in .partial, run from final
+  python=$(command -v python3) || { log "python3 is needed for pulumi-python"; exit 1; }
+  "$python" -m venv "$out/venv"
+  "$out/venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --constraint "$ROOT/requirements.lock" "pulumi==$(field pulumi-python 2 | cut -c2-)"
+  mkdir -p "$out/lib" && cp "$src/language_host.py" "$src/run_program.py" "$out/lib/"
+  sed -e "s|@PYTHON@|$final/venv/bin/python|" -e "s|@LIB@|$final/lib|" "$src/pulumi-language-python.in" >"$out/bin/pulumi-language-python"
+  cp "$src/pulumi-resource-pulumi-python" "$out/bin/"
+  chmod +x "$out/bin/"*
+}
+
+# The engine looks for its bundled plugins (the language host, the dynamic-provider
+# launcher) next to the real path of the running `pulumi`: link them there, not on PATH
+# (an ambient copy on PATH that resolves elsewhere makes the engine warn on every run).
+link_pulumi-python() {
+  local out=$1 cli cmd
+  cli=$(dir_of pulumi)
+  [[ -f $cli/.complete ]] || { log "pulumi-python: build pulumi first (hack/tools.sh build pulumi)"; return; }
+  for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$cli/bin/$(basename "$cmd")"; done
+}
+
+# The Kubernetes provider as an installed plugin of <cache>/pulumi-home, at the version the
+# Python SDK's pulumi-plugin.json asks for, so the engine never downloads it.
+link_pulumi-kubernetes() {
+  local out=$1 version plugin cmd
+  for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$BIN/$(basename "$cmd")"; done
+  [[ -f $(dir_of pulumi)/.complete ]] || { log "pulumi-kubernetes: build pulumi first to install the plugin"; return; }
+  version=$(field pulumi-kubernetes 2 | cut -c2-)
+  plugin=$PULUMI_HOME_DIR/plugins/resource-kubernetes-v$version/pulumi-resource-kubernetes
+  if ! cmp -s "$plugin" "$out/bin/pulumi-resource-kubernetes"; then
+    PULUMI_HOME=$PULUMI_HOME_DIR PULUMI_SKIP_UPDATE_CHECK=true "$BIN/pulumi" plugin install resource kubernetes \
+      "$version" --file "$out/bin/pulumi-resource-kubernetes" --reinstall >&2
+    log "pulumi-kubernetes $version: installed as a plugin in $PULUMI_HOME_DIR"
+  fi
+}
+
 build() {
   local tool=$1 out version flags work start extra="" lock
   out=$(dir_of "$tool") version=$(field "$tool" 2) flags=$(field "$tool" 3)
@@ -101,7 +151,11 @@ build() {
     log "$tool $version: building (a cold build takes minutes; progress: go downloads, then compiles)"
     work=$(mktemp -d) && rm -rf "$out.partial" && mkdir -p "$out.partial/bin"
     if declare -F "prepare_$tool" >/dev/null; then extra=$("prepare_$tool" "$work"); fi
-    (cd "$HERE/tools/$tool" && go build $extra -ldflags="-s -w $flags" -o "$out.partial/bin/" tool)
+    if declare -F "make_$tool" >/dev/null; then
+      "make_$tool" "$out.partial"
+    else
+      (cd "$HERE/tools/$tool" && go build $extra -ldflags="-s -w $flags" -o "$out.partial/bin/" tool)
+    fi
     if declare -F "after_$tool" >/dev/null; then "after_$tool" "$out.partial"; fi
     rm -rf "$work" "$out" && mv "$out.partial" "$out" && touch "$out/.complete"
     log "$tool $version: built in $(( $(date +%s) - start ))s"
@@ -110,7 +164,11 @@ build() {
   fi
   mkdir -p "$BIN"
   local cmd
-  for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$BIN/$(basename "$cmd")"; done
+  if declare -F "link_$tool" >/dev/null; then
+    "link_$tool" "$out"
+  else
+    for cmd in "$out"/bin/*; do ln -sfn "$cmd" "$BIN/$(basename "$cmd")"; done
+  fi
   if [[ -d $out/crds ]]; then ln -sfn "$out/crds" "$CACHE/$tool-crds"; fi
   exec {lock}>&-
 }
@@ -125,11 +183,12 @@ case ${1:-build} in
     log "all requested tools ready in $(( $(date +%s) - start ))s; commands in $BIN"
     ;;
   bin) echo "$BIN" ;;
+  pulumi-home) echo "$PULUMI_HOME_DIR" ;;
   list)
     for tool in $(names); do
       out=$(dir_of "$tool")
       printf '%-18s %-10s %s\n' "$tool" "$(field "$tool" 2)" "$([[ -f $out/.complete ]] && echo "built: $out" || echo missing)"
     done
     ;;
-  *) log "usage: hack/tools.sh build [TOOL...] | bin | list"; exit 2 ;;
+  *) log "usage: hack/tools.sh build [TOOL...] | bin | list | pulumi-home"; exit 2 ;;
 esac

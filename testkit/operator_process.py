@@ -1,7 +1,9 @@
 """The real operator (`python -m agentic_operator`) as a process, and Argo played by the test.
 
 ``OperatorProcess`` starts the same entry point the Deployment runs, logged in through a
-kubeconfig for the emulated cluster, and reads its /readyz and /metrics. ``ArgoPlayer``
+kubeconfig that a :class:`Login` writes (the emulated cluster's, or a ServiceAccount
+token's on the real control plane: tests/cluster), and reads its /readyz and /metrics.
+``ArgoPlayer``
 writes Workflow status the way Argo's controller would (testkit/argo_sim.py); it writes
 with merge patches that carry the read resourceVersion (so a stale write is a 409, as
 Argo's full updates are), which leaves every PUT of a Workflow to the operator's resume.
@@ -15,7 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes.client.exceptions import ApiException
 
@@ -28,10 +30,16 @@ from testkit.processes import free_port, stop
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class Login(Protocol):
+    """Writes a kubeconfig the operator logs in with, its context in ``namespace``."""
+
+    def kubeconfig(self, path: Path, *, namespace: str) -> Path: ...
+
+
 class OperatorProcess:
     def __init__(
         self,
-        cluster: Cluster,
+        cluster: Login,
         workdir: Path,
         *,
         opa_url: str,
@@ -65,13 +73,19 @@ class OperatorProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
-        self._watches = self.cluster.open_watches
+        emulated = self.cluster if isinstance(self.cluster, Cluster) else None
+        watches = emulated.open_watches if emulated else 0
         with self.log_path.open("ab") as log:  # a file, never an unread pipe
             self._proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        self.cluster.wait_for(self._ready, timeout=30, interval=0.05)
-        # Ready means started; the first list of both watched resources follows at once.
-        # (requests are logged when they end, so a live watch shows in open_watches)
-        self.cluster.wait_for(lambda: self.cluster.open_watches >= self._watches + 2, timeout=10)
+        deadline = time.monotonic() + 30
+        while not self._ready():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the operator did not become ready in 30 s:\n{self.log()[-3000:]}")
+            time.sleep(0.05)
+        if emulated:
+            # Ready means started; the first list of both watched resources follows at once.
+            # (requests are logged when they end, so a live watch shows in open_watches)
+            emulated.wait_for(lambda: emulated.open_watches >= watches + 2, timeout=10)
         return self
 
     def _ready(self) -> bool:

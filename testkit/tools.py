@@ -35,6 +35,14 @@ def tool(name: str) -> Path:
     return path.resolve()
 
 
+def pulumi_home() -> Path:
+    """The PULUMI_HOME where `make tools` installed the providers it built."""
+    home = bin_dir().parent / "pulumi-home"
+    if not any((home / "plugins").glob("resource-kubernetes-*")):
+        raise MissingTool(f"no Kubernetes provider in {home}: run `make tools` (hack/tools.sh build)")
+    return home
+
+
 def argo_crds() -> list[Path]:
     """Argo's CRDs from the same module as the controller that `make tools` built."""
     folder = bin_dir().parent / "argo-crds"

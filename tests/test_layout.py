@@ -34,6 +34,13 @@ def test_every_dependency_is_pinned_and_the_runtime_lock_agrees() -> None:
     assert {name: main.get(name) for name in runtime} == runtime
 
 
+def test_the_image_installs_the_runtime_lock_with_a_hash_for_every_pin() -> None:
+    """operator/requirements.hashes is written from the lock (make hashes): same pins."""
+    hashed = ROOT / "operator" / "requirements.hashes"
+    assert _pins(hashed) == _pins(ROOT / "operator" / "requirements.lock"), "run `make hashes`"
+    assert hashed.read_text().count("--hash=sha256:") >= len(_pins(hashed))
+
+
 def test_the_agent_lock_is_hashed_and_agrees_with_the_repository_lock() -> None:
     """agent/requirements.lock installs with --require-hashes, at the versions the tests ran."""
     lock = (ROOT / "agent" / "requirements.lock").read_text().splitlines()

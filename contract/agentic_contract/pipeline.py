@@ -24,12 +24,17 @@ PARAM_TARGET_URLS = "target-urls"  # a JSON array of strings
 PARAM_OBJECTIVE = "objective"
 PARAM_AGENT_IMAGE = "agent-image"
 PARAM_BUCKET = "bucket"
+# The agent steps' main-container requests and limits, as JSON (``{}``: the template's own).
+# The template feeds it into its own podSpecPatch: Argo refuses a Workflow's own
+# podSpecPatch under ``templateReferencing: Strict`` or ``Secure``.
+PARAM_RESOURCES = "resources"
 WORKFLOW_PARAMETERS = (
     PARAM_JOB_ID,
     PARAM_TARGET_URLS,
     PARAM_OBJECTIVE,
     PARAM_AGENT_IMAGE,
     PARAM_BUCKET,
+    PARAM_RESOURCES,
 )
 
 # DAG tasks, in pipeline order; the two extractors run in parallel.

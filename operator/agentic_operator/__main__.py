@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         operator = runtime.build(settings)
     except ConfigError as exc:
-        print(f"agentic-operator: {exc}", file=sys.stderr)
+        print(f"agentic-operator: no Kubernetes credentials: {exc}", file=sys.stderr)
         return 2
     asyncio.run(operator.run())  # until SIGTERM/SIGINT (the Deployment's terminationGracePeriod applies)
     return 0

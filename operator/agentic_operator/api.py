@@ -4,8 +4,10 @@ The same OpenAPI v3 schema is rendered into the CustomResourceDefinition (so the
 server validates and defaults objects) and evaluated here with ``jsonschema`` (so the
 operator rejects bad objects with the same rules even where the CRD schema was not
 enforced, e.g. an older CRD still installed). Rules a structural schema cannot express
-(the job id defaulted from ``metadata.name``, approval shorter than execution) are checked
-in :func:`validate` and, for the API server, by a CEL rule.
+(the job id defaulted from ``metadata.name``, quantities within bounds, requests within
+limits, approval shorter than execution, an immutable spec) are CEL rules in the CRD and
+Python in :func:`validate`. tests/cluster/test_crd.py holds both to the real API server's
+verdict, field by field.
 
 Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/
 """
@@ -13,14 +15,13 @@ Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-
 from __future__ import annotations
 
 import copy
-import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-import jsonschema
+from agentic_operator import checks, quantities
+from agentic_operator.quantities import quantity as quantity
+from agentic_operator.re2 import python_pattern as python_pattern
 
 GROUP = "agentic.dev"
 VERSION = "v1alpha1"
@@ -63,10 +64,10 @@ def is_human_source(source: str) -> bool:
 
 
 # Patterns shared by the CRD (evaluated by the API server with RE2), validate() and the
-# stack config (Python's re, through python_pattern()) and policies/data.json (OPA, RE2).
-# They keep to what both engines read alike: no \s, \d or \b (their classes differ), and
-# a final $, which python_pattern() makes mean end of text for Python too (Python's $ also
-# matches before a trailing newline). tests/test_shared_patterns.py holds every copy to it.
+# stack config (Python's re, through python_pattern(), which refuses what the two engines
+# read differently and makes $ mean end of text) and policies/data.json (OPA, RE2).
+# tests/test_shared_patterns.py holds every copy to them, tests/cluster/test_crd.py holds
+# Python's reading to the real server's.
 
 # A DNS-1123 label (at most 63 characters, checked beside it): a namespace, and a job id,
 # which is also a valid Workflow name and label value (Argo puts the Workflow name in pod
@@ -76,8 +77,13 @@ JOB_ID_PATTERN = DNS_LABEL_PATTERN
 _QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
-# No braces: Argo substitutes {{...}} in parameter values it passes on (see _NO_TEMPLATING).
-URL_PATTERN = r"^https?://[^\t\n\f\r /?#@{}]+([/?#][^\t\n\f\r {}]*)?$"
+# Printable ASCII only, as RFC 3986 has it (an IRI is sent punycoded and percent-encoded):
+# a host in fullwidth letters (U+FF4C U+FF4F U+FF43 ...), which IDNA maps to ASCII at
+# connect time ("localhost"), never reaches the admission policy; nor does whitespace of
+# any script. No braces: Argo
+# substitutes {{...}} in parameter values it passes on (see _NO_TEMPLATING).
+# Ref: https://www.rfc-editor.org/rfc/rfc3986#section-2
+URL_PATTERN = r"^https?://[\x21-\x22\x24-\x2e\x30-\x3e\x41-\x7a\x7c\x7e]+([/?#][\x21-\x7a\x7c\x7e]*)?$"
 # Free text without "{{", which Argo's templating would expand inside the Workflow.
 _NO_TEMPLATING = r"^([^{]|\{[^{])*\{?$"
 # Named groups (RE2 accepts them too) let the stack config check that images are pinned.
@@ -97,27 +103,43 @@ BUCKET_PATTERN = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
-@functools.cache
-def python_pattern(pattern: str) -> re.Pattern[str]:
-    """A shared pattern compiled for Python, meaning what it means to RE2 (see above)."""
-    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
-
-
 def _str(description: str, **rules: Any) -> dict[str, Any]:
     return {"type": "string", "description": description, **rules}
 
 
-def _quantities(description: str) -> dict[str, Any]:
-    quantity = {
-        "description": "A Kubernetes quantity, e.g. 500m or 1Gi.",
+def _quantity(resource: str) -> dict[str, Any]:
+    low, high = quantities.BOUNDS[resource]
+    return {
+        "description": f"A Kubernetes quantity from {low} to {high}, e.g. 500m or 1Gi.",
         "anyOf": [{"type": "integer"}, {"type": "string"}],
         "x-kubernetes-int-or-string": True,
         "pattern": _QUANTITY,
+        "maxLength": 64,
+        "x-kubernetes-validations": [
+            {"rule": quantities.cel_bounds(resource), "message": f"must be a quantity from {low} to {high}"}
+        ],
     }
+
+
+def _quantities(description: str) -> dict[str, Any]:
     return {
         "type": "object",
         "description": description,
-        "properties": {"cpu": quantity, "memory": quantity, "ephemeral-storage": quantity},
+        "properties": {resource: _quantity(resource) for resource in quantities.BOUNDS},
+    }
+
+
+def _request_within_limit(resource: str) -> dict[str, str]:
+    """CEL: a request above its limit would make the API server refuse every agent pod."""
+    field = resource.replace("-", "__dash__")  # CEL's escape for a property name
+    request, limit = f"self.requests.{field}", f"self.limits.{field}"
+    return {
+        "rule": f"!has(self.requests) || !has(self.limits) || !has({request}) || !has({limit}) || "
+        f"!isQuantity(string({request})) || "
+        f"!isQuantity(string({limit})) || "
+        f"quantity(string({request})).compareTo(quantity(string({limit}))) <= 0",
+        "fieldPath": f".requests['{resource}']" if "-" in resource else f".requests.{resource}",
+        "message": f"must not be more than limits.{resource}",
     }
 
 
@@ -133,6 +155,8 @@ SPEC_SCHEMA: dict[str, Any] = {
             "message": "spec is immutable: delete and recreate the AgentWorkload to change it",
         },
         {
+            # An integral float here (120.0) passes the schema but fails this rule's
+            # evaluation ("expected int, got float64"): validate() refuses it as a float.
             "rule": "self.timeouts.approvalSeconds < self.timeouts.executionSeconds",
             "fieldPath": ".timeouts.approvalSeconds",
             "message": "must be less than timeouts.executionSeconds: the Workflow's "
@@ -150,7 +174,7 @@ SPEC_SCHEMA: dict[str, Any] = {
             "description": "Pages to analyse (http or https).",
             "minItems": 1,
             "maxItems": 50,
-            "items": _str("An http or https URL.", maxLength=2048, pattern=URL_PATTERN),
+            "items": _str("An http or https URL, printable ASCII.", maxLength=2048, pattern=URL_PATTERN),
         },
         "objective": _str(
             "What the analysis should find out (no '{{': Argo would expand it).",
@@ -186,7 +210,7 @@ SPEC_SCHEMA: dict[str, Any] = {
         },
         "timeouts": {
             "type": "object",
-            "description": "Time limits.",
+            "description": "Time limits, in whole seconds.",
             "default": {},
             "properties": {
                 "executionSeconds": {
@@ -209,6 +233,7 @@ SPEC_SCHEMA: dict[str, Any] = {
         "resources": {
             "type": "object",
             "description": "Requests and limits for the agent steps' main containers.",
+            "x-kubernetes-validations": [_request_within_limit(resource) for resource in quantities.BOUNDS],
             "properties": {
                 "requests": _quantities("Minimum resources."),
                 "limits": _quantities("Maximum resources."),
@@ -219,11 +244,16 @@ SPEC_SCHEMA: dict[str, Any] = {
 
 _CONDITION = {
     "type": "object",
+    "description": "A condition, as metav1.Condition.",
     "required": ["type", "status", "lastTransitionTime", "reason", "message"],
     "properties": {
         "type": _str("Condition type.", maxLength=316),
         "status": _str("True, False or Unknown.", enum=["True", "False", "Unknown"]),
-        "observedGeneration": {"type": "integer", "minimum": 0},
+        "observedGeneration": {
+            "type": "integer",
+            "description": "The metadata.generation the condition was set for.",
+            "minimum": 0,
+        },
         "lastTransitionTime": _str("When status last changed.", format="date-time"),
         "reason": _str("CamelCase reason.", maxLength=1024),
         "message": _str("Human-readable detail.", maxLength=32768),
@@ -232,11 +262,12 @@ _CONDITION = {
 
 _DECISION = {
     "type": "object",
+    "description": "One decision.",
     "required": ["stage", "allowed", "time"],
     "properties": {
         "stage": _str("Where the decision was made.", enum=list(DECISION_STAGES)),
-        "allowed": {"type": "boolean"},
-        "reasons": {"type": "array", "items": {"type": "string"}},
+        "allowed": {"type": "boolean", "description": "Whether the work may go on."},
+        "reasons": {"type": "array", "description": "Why.", "items": _str("A reason.")},
         "source": _str("Who decided: the policy engine, or a human's annotation."),
         "time": _str("When.", format="date-time"),
     },
@@ -247,9 +278,14 @@ STATUS_SCHEMA: dict[str, Any] = {
     "description": "Observed state, written by the operator.",
     "properties": {
         "phase": _str("Lifecycle phase.", enum=list(PHASES)),
-        "observedGeneration": {"type": "integer", "minimum": 0},
+        "observedGeneration": {
+            "type": "integer",
+            "description": "The metadata.generation this status describes.",
+            "minimum": 0,
+        },
         "conditions": {
             "type": "array",
+            "description": "Admitted, WorkflowCreated, Approved and Ready.",
             "items": _CONDITION,
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["type"],
@@ -258,9 +294,9 @@ STATUS_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "The Argo Workflow running this job.",
             "properties": {
-                "name": {"type": "string"},
-                "namespace": {"type": "string"},
-                "uid": {"type": "string"},
+                "name": _str("The Workflow's name."),
+                "namespace": _str("The Workflow's namespace."),
+                "uid": _str("The Workflow's uid."),
             },
         },
         "argoPhase": _str("Argo's own workflow phase, verbatim."),
@@ -270,7 +306,7 @@ STATUS_SCHEMA: dict[str, Any] = {
         "workflowArtifacts": {
             "type": "object",
             "description": "<step>/<artifact> -> s3://bucket/key.",
-            "additionalProperties": {"type": "string"},
+            "additionalProperties": _str("An artifact's location, s3://bucket/key."),
         },
         "decisions": {
             "type": "array",
@@ -280,8 +316,25 @@ STATUS_SCHEMA: dict[str, Any] = {
         },
         "message": _str("Why the workload is in its phase."),
         "startedAt": _str("When the Workflow started.", format="date-time"),
+        "gateReachedAt": _str(
+            "When the operator first saw the Workflow waiting at the approval gate, by its own "
+            "clock: timeouts.approvalSeconds counts from here.",
+            format="date-time",
+        ),
         "finishedAt": _str("When the workload reached a final phase.", format="date-time"),
     },
+}
+
+
+# The job id defaults to metadata.name, which may be any DNS subdomain (dots, up to 253
+# characters); such a name needs an explicit spec.jobId. (A CEL rule at the root may read
+# metadata.name; the pattern holds no quote or backslash to escape.)
+_JOB_ID_RULE = {
+    "rule": "has(self.spec.jobId) || "
+    f"(size(self.metadata.name) <= 63 && self.metadata.name.matches('{JOB_ID_PATTERN}'))",
+    "fieldPath": ".spec.jobId",
+    "message": "required because metadata.name is not a valid job id "
+    f"(at most 63 characters matching {JOB_ID_PATTERN})",
 }
 
 
@@ -326,7 +379,10 @@ def crd() -> dict[str, Any]:
                             "type": "object",
                             "description": "A policy-gated visual analysis job run as an Argo Workflow.",
                             "required": ["spec"],
+                            "x-kubernetes-validations": [copy.deepcopy(_JOB_ID_RULE)],
                             "properties": {
+                                # The server publishes the standard descriptions of these
+                                # three, and allows nothing more on metadata.
                                 "apiVersion": {"type": "string"},
                                 "kind": {"type": "string"},
                                 "metadata": {"type": "object"},
@@ -342,71 +398,15 @@ def crd() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# Validation and defaulting in Python, from the same schema.
+# Validation and defaulting in Python, from the same schema (read as the server reads it).
 
 
-def _closed(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of the schema that rejects unknown object fields.
-
-    The API server prunes unknown fields of a structural schema silently; the operator
-    names them instead, so a typo (``targetURLs``) is not mistaken for a missing field.
-    """
-    out = {k: v for k, v in schema.items() if k != "x-kubernetes-validations"}
-    if out.get("type") == "object" and "properties" in out:
-        out["properties"] = {k: _closed(v) for k, v in out["properties"].items()}
-        out.setdefault("additionalProperties", False)
-    if "items" in out:
-        out["items"] = _closed(out["items"])
-    return out
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
-    """jsonschema's ``pattern`` keyword, with the pattern read as RE2 reads it."""
-    if validator.is_type(instance, "string") and not python_pattern(pattern).search(instance):
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_VALIDATOR = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
-_SPEC_VALIDATOR = _VALIDATOR(_closed(SPEC_SCHEMA))
-
-
-def _field(path: Any) -> str:
-    out = "spec"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
-def _message(error: jsonschema.ValidationError) -> str:
-    where = _field(error.absolute_path)
-    rule, value = error.validator, error.instance
-    if rule == "required":
-        missing = re.search(r"'([^']+)' is a required property", error.message)
-        return f"{where}.{missing.group(1) if missing else '?'}: required"
-    if rule == "additionalProperties":
-        extra = sorted(set(value) - set(error.schema.get("properties", {})))
-        return f"{where}: unknown field(s) {', '.join(extra)}"
-    if rule == "pattern":
-        description = error.schema.get("description", "")
-        return f"{where}: {value!r} is not valid ({description.rstrip('.')}; must match {error.validator_value})"
-    return f"{where}: {error.message}"
+_SPEC_VALIDATOR = checks.Validator(checks.closed(SPEC_SCHEMA))
 
 
 def apply_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The spec with the schema's defaults filled in, as the API server would."""
-
-    def fill(schema: Mapping[str, Any], value: Any) -> Any:
-        if not isinstance(value, dict) or schema.get("type") != "object":
-            return value
-        out = dict(value)
-        for name, sub in schema.get("properties", {}).items():
-            if name not in out and "default" in sub:
-                out[name] = copy.deepcopy(sub["default"])
-            if name in out:
-                out[name] = fill(sub, out[name])
-        return out
-
-    filled: dict[str, Any] = fill(SPEC_SCHEMA, dict(spec)) if isinstance(spec, Mapping) else {}
+    filled: dict[str, Any] = checks.defaulted(SPEC_SCHEMA, spec) if isinstance(spec, Mapping) else {}
     return filled
 
 
@@ -419,77 +419,87 @@ def job_id(obj: Mapping[str, Any]) -> str:
 
 
 def validate(obj: Mapping[str, Any]) -> list[str]:
-    """Every problem with an AgentWorkload, each message starting with the field's path."""
-    spec = obj.get("spec") if isinstance(obj, Mapping) else None
-    if not isinstance(spec, Mapping):
+    """Every problem with an AgentWorkload, each message starting with the field's path.
+
+    In the API server's two rounds: the schema (types, patterns, sizes, no unknown field,
+    and what JSON cannot carry: NaN, infinities, lone surrogates), then, unless that found
+    a blocking error (:func:`checks.blocking`), the rules the CRD states in CEL (the job
+    id from metadata.name, quantities' bounds, requests within limits, approval shorter
+    than execution). Never raises.
+    """
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("spec"), Mapping):
         return ["spec: required (an object)"]
-    spec = apply_defaults(spec)
-    errors = sorted((_message(e) for e in _SPEC_VALIDATOR.iter_errors(spec)), key=lambda m: m.split(":")[0])
-    if "jobId" not in spec:
-        name = job_id(obj)
-        if not (len(name) <= 63 and python_pattern(JOB_ID_PATTERN).match(name)):
-            errors.append(
-                f"spec.jobId: required because metadata.name {name!r} is not a valid job id "
-                f"(at most 63 characters matching {JOB_ID_PATTERN})"
-            )
-    errors += _resource_errors(spec.get("resources"))
-    timeouts = spec.get("timeouts")
-    if isinstance(timeouts, Mapping):
-        approval, execution = timeouts.get("approvalSeconds"), timeouts.get("executionSeconds")
-        if isinstance(approval, int) and isinstance(execution, int) and approval >= execution:
-            errors.append(
-                f"spec.timeouts.approvalSeconds: {approval} must be less than "
-                f"timeouts.executionSeconds ({execution}): the Workflow's deadline keeps "
-                "running while it waits at the gate"
-            )
-    return errors
+    spec = apply_defaults(obj["spec"])
+    schema_errors = list(_SPEC_VALIDATOR.iter_errors(spec))
+    blocked = _metadata_errors(obj.get("metadata", {})) + checks.surrogates(spec, "spec")
+    errors = blocked + [m for e in schema_errors for m in checks.messages(e, "spec")]
+    if not blocked and not any(checks.blocking(e) for e in schema_errors):
+        errors += _rule_errors(obj, spec)
+    return sorted(errors, key=lambda m: m.split(": ", 1)[0])
 
 
-_SUFFIX: dict[str, Decimal] = {
-    **{s: Decimal(2) ** (10 * (i + 1)) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
-    **{
-        s: Decimal(10) ** e
-        for s, e in (
-            ("n", -9),
-            ("u", -6),
-            ("m", -3),
-            ("", 0),
-            ("k", 3),
-            ("M", 6),
-            ("G", 9),
-            ("T", 12),
-            ("P", 15),
-            ("E", 18),
-        )
-    },
-}
+def _metadata_errors(meta: Any) -> list[str]:
+    """The metadata the operator reads, in the shapes the API server guarantees."""
+    if not isinstance(meta, Mapping):
+        return [f"metadata: {checks.type_message(meta, 'object')}"]
+    errors = [
+        f"metadata.{key}: {checks.type_message(meta[key], 'string')}"
+        for key in ("name", "namespace", "uid", "resourceVersion")
+        if key in meta and not isinstance(meta[key], str)
+    ]
+    if "generation" in meta and not checks.is_integer(meta["generation"]):
+        errors.append(f"metadata.generation: {checks.type_message(meta['generation'], 'integer')}")
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is not None and not (
+            isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
+            errors.append(f"metadata.{key}: {checks.show(value)} is not a map of strings")
+    return errors + checks.surrogates(meta, "metadata")
 
 
-def quantity(value: Any) -> Decimal | None:
-    """A Kubernetes quantity's value (``"500m"`` -> 0.5), or None when it is not one."""
-    match = re.fullmatch(r"([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([KMGTPE]i|[numkMGTPE]?)", str(value).strip())
-    if not match:
-        return None
-    try:
-        return Decimal(match.group(1)) * _SUFFIX[match.group(2)]
-    except ArithmeticError:
-        return None
-
-
-def _resource_errors(resources: Any) -> list[str]:
-    """Requests above limits: the API server would refuse every agent pod."""
-    if not isinstance(resources, Mapping):
-        return []
-    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+def _rule_errors(obj: Mapping[str, Any], spec: Mapping[str, Any]) -> list[str]:
+    """The CRD's CEL rules, on a spec that passed the schema."""
     errors = []
-    for name in sorted(set(requests) & set(limits)):
-        low, high = quantity(requests[name]), quantity(limits[name])
+    name = job_id(obj)
+    if "jobId" not in spec and not (len(name) <= 63 and python_pattern(JOB_ID_PATTERN).search(name)):
+        errors.append(
+            f"spec.jobId: required because metadata.name {checks.show(name)} is not a valid job id "
+            f"(at most 63 characters matching {JOB_ID_PATTERN})"
+        )
+    resources = spec.get("resources") or {}
+    for kind in ("requests", "limits"):
+        for resource, value in (resources.get(kind) or {}).items():
+            if problem := quantities.out_of_bounds(resource, value):
+                errors.append(f"spec.resources.{kind}.{resource}: {checks.show(value)} {problem}")
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    for resource in sorted(set(requests) & set(limits)):
+        low, high = quantity(requests[resource]), quantity(limits[resource])
         if low is not None and high is not None and low > high:
             errors.append(
-                f"spec.resources.requests.{name}: {requests[name]} is more than "
-                f"spec.resources.limits.{name} ({limits[name]})"
+                f"spec.resources.requests.{resource}: {requests[resource]} is more than "
+                f"spec.resources.limits.{resource} ({limits[resource]})"
             )
+    approval, execution = spec["timeouts"]["approvalSeconds"], spec["timeouts"]["executionSeconds"]
+    if approval >= execution:
+        errors.append(
+            f"spec.timeouts.approvalSeconds: {approval} must be less than "
+            f"timeouts.executionSeconds ({execution}): the Workflow's deadline keeps "
+            "running while it waits at the gate"
+        )
     return errors
+
+
+def readable_status(status: Any) -> dict[str, Any]:
+    """The fields of a status that have the schema's shape; the rest dropped.
+
+    The status is the operator's own record, and the API server enforces its schema; a
+    field of another shape (an older CRD, a hand edit) is rewritten rather than trusted.
+    """
+    if not isinstance(status, Mapping):
+        return {}
+    fields = STATUS_SCHEMA["properties"]
+    return {name: value for name, value in status.items() if name in fields and checks.has_shape(fields[name], value)}
 
 
 class InvalidWorkload(ValueError):
@@ -557,8 +567,8 @@ def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
     spec = apply_defaults(obj["spec"])
     timeouts = spec["timeouts"]
     resources = {
-        kind: {name: str(q) for name, q in quantities.items()}
-        for kind, quantities in (spec.get("resources") or {}).items()
+        kind: {name: str(amount) for name, amount in amounts.items()}
+        for kind, amounts in (spec.get("resources") or {}).items()
     }
     return WorkloadSpec(
         job_id=job_id(obj),

@@ -11,9 +11,10 @@ Argo's rules this module follows (argoproj/argo-workflows, ``workflow/util/util.
   subresource), retrying on 409 Conflict with a fresh read (``ResumeWorkflow``,
   ``updateSuspendedNode``).
 - ``argo stop`` (and ``argo terminate``) merge-patch ``spec.shutdown``.
-- Large workflows keep nodes gzip/zstd-compressed in ``status.compressedNodes`` or
-  offloaded to Argo's database (``status.offloadNodeStatusVersion``); offloaded nodes can
-  be read and resumed only through the Argo Server.
+- Large workflows keep nodes compressed (gzip, zstd or brotli) in
+  ``status.compressedNodes`` or offloaded to Argo's database
+  (``status.offloadNodeStatusVersion``); offloaded nodes can be read and resumed only
+  through the Argo Server (``workflow/packer``, ``workflow/hydrator``).
 
 Ref: https://argo-workflows.readthedocs.io/en/latest/fields/
 """
@@ -29,6 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import brotli
+import zstandard
 
 from agentic_contract import pipeline
 from agentic_operator import api, argo_names
@@ -83,21 +87,22 @@ def owner_reference(workload: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _pod_spec_patch(resources: Mapping[str, Mapping[str, str]]) -> str | None:
-    """The ``main`` containers' resources as a pod spec patch.
+def _resources(resources: Mapping[str, Mapping[str, str]]) -> str:
+    """The ``main`` containers' requests and limits, as the template's ``resources`` parameter.
 
-    Argo applies it as a strategic merge over the template's own resources, key by key,
-    so a request set alone could exceed the template's limit (or a limit fall below its
-    request) and the API server would refuse the pod. Each resource the workload names is
-    therefore set on both sides: a missing limit is the request, a missing request is the
-    limit (as Kubernetes defaults requests to limits).
-    Ref: https://argo-workflows.readthedocs.io/en/latest/fields/#workflowspec (podSpecPatch)
+    The template feeds it into its own podSpecPatch (a Workflow's own would be marked Error
+    under ``templateReferencing: Strict`` or ``Secure``), which Argo applies as a strategic
+    merge over the template's resources, key by key: a request set alone could exceed the
+    template's limit (or a limit fall below its request) and the API server would refuse
+    the pod. Each resource the workload names is therefore set on both sides: a missing
+    limit is the request, a missing request is the limit (as Kubernetes defaults requests
+    to limits). ``{}`` keeps the template's resources.
+    Ref: https://argo-workflows.readthedocs.io/en/latest/fields/#template (podSpecPatch)
     """
     if not resources:
-        return None
+        return "{}"
     requests, limits = dict(resources.get("requests") or {}), dict(resources.get("limits") or {})
-    both = {"requests": {**limits, **requests}, "limits": {**requests, **limits}}
-    return json.dumps({"containers": [{"name": "main", "resources": both}]}, sort_keys=True)
+    return json.dumps({"requests": {**limits, **requests}, "limits": {**requests, **limits}}, sort_keys=True)
 
 
 def build_workflow(workload: Mapping[str, Any], spec: api.WorkloadSpec, settings: Settings) -> dict[str, Any]:
@@ -114,14 +119,15 @@ def build_workflow(workload: Mapping[str, Any], spec: api.WorkloadSpec, settings
         pipeline.PARAM_OBJECTIVE: spec.objective,
         pipeline.PARAM_AGENT_IMAGE: spec.agent_image or settings.default_agent_image,
         pipeline.PARAM_BUCKET: spec.bucket or settings.default_bucket,
+        pipeline.PARAM_RESOURCES: _resources(spec.resources),
     }
+    # Only fields Argo lets a Workflow override under templateReferencing Strict or Secure
+    # (``ValidateUserOverrides``): the template owns the rest.
     workflow_spec: dict[str, Any] = {
         "workflowTemplateRef": {"name": spec.template},
         "arguments": {"parameters": [{"name": k, "value": v} for k, v in parameters.items()]},
         "activeDeadlineSeconds": spec.execution_seconds,
     }
-    if (patch := _pod_spec_patch(spec.resources)) is not None:
-        workflow_spec["podSpecPatch"] = patch
     return {
         "apiVersion": argo_names.API_VERSION,
         "kind": "Workflow",
@@ -161,25 +167,61 @@ def is_owned_by_namesake(workflow: Mapping[str, Any], workload: Mapping[str, Any
 # Reading status.
 
 
-def _decompress(data: str) -> dict[str, Any]:
-    raw = base64.b64decode(data, validate=True)
-    if raw[:2] == b"\x1f\x8b":
-        text = gzip.decompress(raw)
-    elif raw[:4] == b"\x28\xb5\x2f\xfd":
-        import zstandard  # only workflows compressed with ARGO's zstd option need it
+# Argo's node compression (``util/file/fileutil.go``, v4.1): it writes gzip (the default),
+# zstd or brotli, as ``WORKFLOW_COMPRESSION_ALGORITHM`` in the writing process's
+# environment says, and tells them apart on reading by their magic bytes; brotli streams
+# have none, so whatever is neither gzip nor zstd is read as brotli. (v4.0 reads and
+# writes gzip only.)
+GZIP, ZSTD, BROTLI = "gzip", "zstd", "brotli"
+_MAGIC = {GZIP: b"\x1f\x8b", ZSTD: b"\x28\xb5\x2f\xfd"}
 
-        text = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
-    else:
-        raise ValueError("neither gzip nor zstd")
+
+def compression_of(raw: bytes) -> str:
+    """The algorithm Argo would decompress ``raw`` with."""
+    return next((name for name, magic in _MAGIC.items() if raw.startswith(magic)), BROTLI)
+
+
+def _decompress(data: str) -> tuple[dict[str, Any], str]:
+    """The nodes in ``status.compressedNodes`` and the algorithm they were compressed with.
+
+    Raises ``ValueError`` (or ``OSError``/``EOFError`` from gzip) when they cannot be read.
+    """
+    raw = base64.b64decode(data, validate=True)
+    algorithm = compression_of(raw)
+    try:
+        if algorithm == GZIP:
+            text = gzip.decompress(raw)
+        elif algorithm == ZSTD:
+            text = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+        else:
+            text = brotli.decompress(raw)
+    except (zstandard.ZstdError, brotli.error) as exc:
+        raise ValueError(f"not a valid {algorithm} stream: {exc}") from exc
     nodes = json.loads(text)
     if not isinstance(nodes, dict):
         raise ValueError("not a map of nodes")
-    return nodes
+    return nodes, algorithm
 
 
-def _compress(nodes: Mapping[str, Any]) -> str:
+def _compress(nodes: Mapping[str, Any], algorithm: str) -> str:
+    """Nodes as Argo's ``CompressEncodeString`` writes them: JSON, compressed, base64."""
     data = json.dumps(nodes, separators=(",", ":")).encode()
-    return base64.b64encode(gzip.compress(data)).decode()
+    if algorithm == GZIP:
+        packed = gzip.compress(data)
+    elif algorithm == ZSTD:
+        packed = zstandard.ZstdCompressor().compress(data)
+    else:
+        packed = brotli.compress(data)
+    return base64.b64encode(packed).decode()
+
+
+def _stored_nodes(status: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The nodes, and how the status holds them: None for plain ``status.nodes``, else the
+    algorithm of ``status.compressedNodes``. Raises ``ValueError`` when they cannot be decoded."""
+    nodes, algorithm = _dict(status.get("nodes")), None
+    if not nodes and _text(status.get("compressedNodes")):
+        nodes, algorithm = _decompress(status["compressedNodes"])
+    return {k: v for k, v in nodes.items() if isinstance(v, dict)}, algorithm
 
 
 def nodes_of(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -187,11 +229,7 @@ def nodes_of(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
     Raises ``ValueError`` when compressed nodes cannot be decoded.
     """
-    status = _dict(workflow.get("status"))
-    nodes = _dict(status.get("nodes"))
-    if not nodes and _text(status.get("compressedNodes")):
-        nodes = _decompress(status["compressedNodes"])
-    return {k: v for k, v in nodes.items() if isinstance(v, dict)}
+    return _stored_nodes(_dict(workflow.get("status")))[0]
 
 
 def is_active_suspend(node: Mapping[str, Any]) -> bool:
@@ -232,6 +270,9 @@ class WorkflowStatus:
     step_outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     offloaded: bool = False
     nodes_error: str | None = None
+    # Why each failed step failed (displayName -> its node's message): a Workflow failed by
+    # a step carries no message of its own, e.g. scraper: "main: Error (exit code 1)".
+    failures: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def completed(self) -> bool:
@@ -249,24 +290,76 @@ def _attempts(nodes: Mapping[str, Mapping[str, Any]]) -> set[str]:
     }
 
 
+def _failure(node: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]]) -> str:
+    """Why a step failed: its node's message; for a Retry node, its last attempt's (the
+    cause, e.g. "main: Error (exit code 1)") before its own ("retryStrategy.expression
+    evaluated to false")."""
+    message = _text(node.get("message"))
+    children = [c for c in _list(node.get("children")) if isinstance(c, str)] if node.get("type") == "Retry" else []
+    cause = _text(_dict(nodes.get(children[-1])).get("message")) if children else ""
+    return "; ".join(m for m in (cause, message) if m)
+
+
 def _supplied(param: Mapping[str, Any]) -> bool:
     return "supplied" in _dict(param.get("valueFrom"))
 
 
-def _artifact_url(artifact: Mapping[str, Any], repo_bucket: str) -> str | None:
+def _template_name(node: Mapping[str, Any]) -> str:
+    """Argo's ``GetTemplateFromNode``: a node's templateRef names its template, else templateName."""
+    ref = node.get("templateRef")
+    return _text(ref.get("template")) if isinstance(ref, dict) else _text(node.get("templateName"))
+
+
+def _template(workflow: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Argo's ``Workflow.GetTemplateByName``: the Workflow's own templates, then those of the
+    WorkflowTemplate it references (``status.storedWorkflowTemplateSpec``), then the stored
+    ones; ``{}`` when none has the name."""
+    spec, status = _dict(workflow.get("spec")), _dict(workflow.get("status"))
+    stored = _dict(status.get("storedTemplates"))
+    candidates = (
+        *_list(spec.get("templates")),
+        *_list(_dict(status.get("storedWorkflowTemplateSpec")).get("templates")),
+        *(stored[k] for k in sorted(stored)),
+    )
+    return next((t for t in map(_dict, candidates) if t.get("name") == name), {})
+
+
+def _s3_location(location: Mapping[str, Any]) -> bool:
+    """Argo's ``S3Artifact.HasLocation``: a full location names endpoint, bucket and key."""
+    s3 = _dict(location.get("s3"))
+    return all(_text(s3.get(k)) for k in ("endpoint", "bucket", "key"))
+
+
+def _archive_bucket(workflow: Mapping[str, Any], node: Mapping[str, Any], repo_bucket: str) -> str:
+    """The bucket Argo moves a node's artifacts into when they lack a full location.
+
+    The node's template's own ``archiveLocation`` wins when it is a full location, else
+    the artifact repository's (``getArtifactAndDriver`` in ``server/artifacts/
+    artifact_server.go``; the controller decides alike in ``addArchiveLocation``). Only
+    S3 locations are understood.
+    """
+    name = _template_name(node)
+    archive = _dict(_template(workflow, name).get("archiveLocation")) if name else {}
+    return _text(_dict(archive.get("s3")).get("bucket")) if _s3_location(archive) else repo_bucket
+
+
+def _artifact_url(artifact: Mapping[str, Any], archive_bucket: str) -> str | None:
+    """``s3://bucket/key``: the artifact's own bucket only with a full location; otherwise
+    Argo's ``Relocate`` keeps just the key and takes the rest from the archive location."""
     s3 = _dict(artifact.get("s3"))
     key = _text(s3.get("key"))
     if not key:
         return None
-    bucket = _text(s3.get("bucket")) or repo_bucket
+    bucket = _text(s3.get("bucket")) if _s3_location(artifact) else archive_bucket
     return f"s3://{bucket}/{key}" if bucket else key
 
 
 def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str = "") -> WorkflowStatus:
     """Argo's view of a Workflow, as ``argo get`` and ``argo list`` would show it.
 
-    ``default_bucket`` names the bucket for key-only artifacts when the Workflow does not
-    record its artifact repository (``artifactRepositoryRef.default: true``). Never raises:
+    ``default_bucket`` names the bucket for key-only artifacts when neither their template's
+    ``archiveLocation`` nor the artifact repository the Workflow records
+    (``artifactRepositoryRef.default: true`` records none) names one. Never raises:
     a malformed field reads as unknown.
     """
     if not isinstance(workflow, Mapping):
@@ -287,7 +380,8 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
     attempts = _attempts(nodes)
     steps = [n for i, n in nodes.items() if n.get("type") in _STEP_TYPES and i not in attempts]
     count = {p: sum(1 for n in steps if n.get("phase") == p) for p in ("Succeeded", "Running")}
-    failed = sum(1 for n in steps if n.get("phase") in ("Failed", "Error"))
+    failed_nodes = [n for n in steps if n.get("phase") in ("Failed", "Error")]
+    failed = len(failed_nodes)
 
     suspend_nodes = tuple(
         SuspendNode(
@@ -307,8 +401,8 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
     )
     suspended = phase == "Running" and (spec.get("suspend") is True or bool(suspend_nodes))
 
-    active = sorted(
-        (n for n in steps if n.get("phase") in _ACTIVE and n.get("type") != "Retry"),
+    active = sorted(  # a Retry node stands for its attempts (which are not steps)
+        (n for n in steps if n.get("phase") in _ACTIVE),
         key=lambda n: (_text(n.get("startedAt")), _text(n.get("displayName"))),
     )
     if suspend_nodes:
@@ -324,7 +418,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
         node_outputs = _dict(n.get("outputs"))
         step = _text(n.get("displayName"))
         for artifact in map(_dict, _list(node_outputs.get("artifacts"))):
-            url = _artifact_url(artifact, repo_bucket)
+            url = _artifact_url(artifact, _archive_bucket(workflow, n, repo_bucket))
             if url is not None:
                 artifacts[f"{step}/{_text(artifact.get('name'))}"] = url
         if n.get("phase") == "Succeeded":
@@ -357,6 +451,7 @@ def workflow_status(workflow: Mapping[str, Any] | None, *, default_bucket: str =
         step_outputs=outputs,
         offloaded=offloaded,
         nodes_error=nodes_error,
+        failures={_text(n.get("displayName")): _failure(n, nodes) for n in failed_nodes},
     )
 
 
@@ -368,8 +463,7 @@ def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
     """The fields a node field selector can match (Argo's ``SelectorMatchesNode``)."""
     fields = {
         "displayName": _text(node.get("displayName")),
-        # Argo's GetTemplateFromNode: a templateRef's template wins over templateName.
-        "templateName": _text(_dict(node.get("templateRef")).get("template")) or _text(node.get("templateName")),
+        "templateName": _template_name(node),
         "phase": _text(node.get("phase")),
         "name": _text(node.get("name")),
         "id": _text(node.get("id")),
@@ -382,14 +476,69 @@ def _node_fields(node: Mapping[str, Any]) -> dict[str, str]:
     return fields
 
 
+# Field selector operators, in the order Kubernetes tries them at each position: "==" before
+# "=" so that "a==b" does not leave "=b" as the value.
+_OPERATORS = ("!=", "==", "=")
+_ESCAPED = frozenset("\\,=")
+
+
+def _split_terms(selector: str) -> list[str]:
+    """Split on commas that no backslash escapes (the escape stays in the term)."""
+    terms, start, escaped = [], 0, False
+    for i, char in enumerate(selector):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            terms.append(selector[start:i])
+            start = i + 1
+    return [*terms, selector[start:]]
+
+
+def _unescape(value: str, term: str) -> str:
+    """A term's value with ``\\\\``, ``\\,`` and ``\\=`` unescaped; any other escape, or a bare
+    ``=``, is an error (as ``fields.UnescapeValue``)."""
+    out, escaped = [], False
+    for char in value:
+        if escaped:
+            if char not in _ESCAPED:
+                raise ArgoError(f"invalid node field selector term {term!r}: unknown escape \\{char}")
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "=":
+            raise ArgoError(f"invalid node field selector term {term!r}: '=' in a value must be escaped as \\=")
+        else:
+            out.append(char)
+    if escaped:
+        raise ArgoError(f"invalid node field selector term {term!r}: it ends in a lone backslash")
+    return "".join(out)
+
+
+def _split_term(term: str) -> tuple[str, str, str]:
+    for i in range(len(term)):
+        for op in _OPERATORS:
+            if term.startswith(op, i):
+                return term[:i], op, term[i + len(op) :]
+    raise ArgoError(f"invalid node field selector term {term!r}: no =, == or !=")
+
+
 def parse_selector(selector: str) -> list[tuple[str, str, bool]]:
-    """A Kubernetes field selector (``a=b,c!=d``) as (field, value, equal) terms."""
+    """A field selector (``a=b,c!=d``) as (field, value, equal) terms, parsed as Kubernetes'
+    ``fields.ParseSelector`` (which Argo's ``--node-field-selector`` uses) parses it.
+
+    Terms are split at commas not escaped by a backslash and empty terms are skipped; a
+    term splits at its first operator (the field is taken verbatim); the value unescapes
+    ``\\\\``, ``\\,`` and ``\\=``. Nothing is trimmed: ``"phase = Running"`` compares the field
+    ``"phase "`` with ``" Running"``, as Argo does.
+    Ref: https://github.com/kubernetes/apimachinery/blob/master/pkg/fields/selector.go
+    """
     terms = []
-    for part in filter(None, (p.strip() for p in selector.split(","))):
-        match = re.fullmatch(r"([^=!]+)(==|=|!=)(.*)", part)
-        if not match:
-            raise ArgoError(f"invalid node field selector term {part!r}")
-        terms.append((match.group(1).strip(), match.group(3).strip(), match.group(2) != "!="))
+    for term in filter(None, _split_terms(selector)):
+        field_name, op, value = _split_term(term)
+        terms.append((field_name, _unescape(value, term), op != "!="))
     return terms
 
 
@@ -426,8 +575,14 @@ def resume(
     their ``globalName`` workflow outputs), and any other supplied parameter takes its
     default. A supplied parameter with neither is an error, as in Argo's own resume, so a
     gate never passes with its decision unset. ``spec.suspend`` is cleared when no selector
-    is given. Raises :class:`ArgoError` when a selector matches no active Suspend node and
-    :class:`OffloadedNodesError` when the nodes live in Argo's database.
+    is given. ``message`` becomes the node's message: with a selector it replaces the old
+    one (``updateSuspendedNode``), without one it is appended after ``"; "``
+    (``ResumeWorkflow``). Raises :class:`ArgoError` when a selector matches no active
+    Suspend node and :class:`OffloadedNodesError` when the nodes live in Argo's database.
+
+    With a selector, Argo itself (``argo node set``) leaves supplied parameters that get no
+    value unset, and a gate could then pass undecided; this refuses instead (the one
+    deliberate departure, see docs/ARCHITECTURE.md).
     """
     out = copy.deepcopy(dict(workflow))
     status = out.setdefault("status", {})
@@ -436,9 +591,8 @@ def resume(
             "status.offloadNodeStatusVersion is set: the nodes live in Argo's database, "
             "so only the Argo Server (argo resume) can resume this workflow"
         )
-    compressed = not status.get("nodes") and bool(status.get("compressedNodes"))
     try:
-        nodes = nodes_of(out)
+        nodes, compression = _stored_nodes(status)
     except (ValueError, OSError, EOFError) as exc:
         raise ArgoError(f"status.compressedNodes unreadable: {exc}") from exc
     spec = out.setdefault("spec", {})
@@ -476,11 +630,19 @@ def resume(
         node["phase"] = "Succeeded"
         node["finishedAt"] = finished
         if message:
-            node["message"] = f"{node['message']}; {message}" if node.get("message") else message
+            appended = node_selector is None and node.get("message")
+            node["message"] = f"{node['message']}; {message}" if appended else message
     if node_selector is not None and not hit:
         raise ArgoError(f"no active suspend node matches node field selector {node_selector!r}")
-    if compressed:
-        status["compressedNodes"] = _compress(nodes)
+    # Argo's own resume writes the nodes compressed when the whole Workflow is larger than
+    # MAX_WORKFLOW_SIZE, with WORKFLOW_COMPRESSION_ALGORITHM: both read from the writing
+    # process's environment (``packer.CompressWorkflowIfNeeded``), which for the operator
+    # would be a guess at the controller's. What the controller last wrote is its own
+    # decision, made with its own settings, and a resume changes a few fields: so the nodes
+    # go back as they came, plain or compressed with the same algorithm (the one the
+    # controller is known to read; a v4.0 controller reads only gzip).
+    if compression is not None:
+        status["compressedNodes"] = _compress(nodes, compression)
     elif nodes:
         status["nodes"] = nodes
     return out

@@ -25,14 +25,19 @@ _STATUS = ("phase", "message", "startedAt", "finishedAt", "progress", "offloadNo
 _NODE = ("id", "name", "displayName", "templateName", "startedAt")
 
 
+def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}  # a malformed object never raises here
+
+
 def key_of(obj: Mapping[str, Any]) -> Key:
-    meta = obj.get("metadata") or {}
+    meta = _metadata(obj)
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
 def version(obj: Mapping[str, Any]) -> int | None:
     """resourceVersion as an integer, when it is one (etcd revisions are)."""
-    value = (obj.get("metadata") or {}).get("resourceVersion")
+    value = _metadata(obj).get("resourceVersion")
     return int(value) if isinstance(value, str) and value.isdigit() else None
 
 

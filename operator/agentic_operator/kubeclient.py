@@ -144,7 +144,7 @@ def _kubeconfig_path(env: Mapping[str, str]) -> Path:
         if candidate.is_file():
             return candidate
     raise ConfigError(
-        "no Kubernetes credentials: not in a Pod (no service account token) and no kubeconfig at "
+        "not in a Pod (no service account token) and no kubeconfig at "
         + ", ".join(str(c) for c in candidates)
         + " (set KUBECONFIG)"
     )
@@ -234,7 +234,7 @@ class Client:
         *,
         user_agent: str,
         timeout: float = 10.0,
-        retries: int = 5,
+        retries: int = 10,
         connections: int = 64,
         on_response: Callable[[str, int], None] | None = None,
     ) -> None:

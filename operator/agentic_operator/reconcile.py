@@ -22,20 +22,24 @@ an action that then has nothing to do: Argo's objects are the record of what was
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from agentic_contract import pipeline
-from agentic_operator import api, argo
+from agentic_operator import api, argo, checks
 from agentic_operator import status as st
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
 from agentic_operator.settings import Settings
 from agentic_operator.timestamps import format_time, parse_time
 
+log = logging.getLogger(__name__)
+
 NEED_TEMPLATE = "template"
 NEED_WORKFLOW = "workflow"
+GATE_REACHED = "gateReachedAt"  # status: when this operator first saw the gate waiting
 
 TEMPLATE_RETRY = 30.0  # seconds: a missing template usually arrives with the next `pulumi up`
 DEADLINE_MARGIN = 30  # seconds before the Workflow's own deadline that a waiting gate is rejected
@@ -206,22 +210,62 @@ def reconcile(
     settings: Settings,
     observed: Observations | None = None,
 ) -> Plan:
-    """The next step for one AgentWorkload. Never raises for bad input."""
-    observed = observed or Observations()
-    meta = workload.get("metadata") or {}
+    """The next step for one AgentWorkload. Never raises, whatever the workload holds.
+
+    A workload that cannot be parsed is Rejected with a condition naming each bad field
+    (once: a Rejected workload's status does not change again). Anything else that goes
+    wrong in here is a bug: it is reported on the workload (``Ready`` Unknown, reason
+    ``ReconcileError``, with the exception) and retried with backoff, so no key is retried
+    forever in silence.
+    """
+    try:
+        return _reconcile(workload, workflow, now=now, settings=settings, observed=observed or Observations())
+    except Exception as exc:  # the guard: a bug must not leave the workload without a status
+        log.exception("reconcile failed: a bug in the operator")
+        return _failed(workload, now, exc)
+
+
+def _readable(workload: Any) -> dict[str, Any]:
+    """The workload with metadata and status in the shapes the code below reads: metadata a
+    map (its own problems are validate()'s to name), the status fields of the schema's
+    shape only (the operator rewrites the rest)."""
+    obj = dict(workload) if isinstance(workload, Mapping) else {}
+    meta = obj.get("metadata")
+    meta = dict(meta) if isinstance(meta, Mapping) else {}
+    for key in ("labels", "annotations"):
+        if not isinstance(meta.get(key), Mapping):
+            meta.pop(key, None)
+    if not checks.is_integer(meta.get("generation")):  # true is no generation (bool is an int in Python)
+        meta.pop("generation", None)
+    return {**obj, "metadata": meta, "status": api.readable_status(obj.get("status"))}
+
+
+def _summary(errors: list[str], most: int = 10) -> str:
+    """The errors for a message of bounded size."""
+    shown = "; ".join(errors[:most])
+    return shown if len(errors) <= most else f"{shown}; and {len(errors) - most} more"
+
+
+def _reconcile(
+    original: Mapping[str, Any],
+    workflow: Mapping[str, Any] | None,
+    *,
+    now: datetime,
+    settings: Settings,
+    observed: Observations,
+) -> Plan:
+    workload = _readable(original)
     draft = _Draft(
-        status=copy.deepcopy(dict(workload.get("status") or {})),
-        now=now,
-        generation=int(meta.get("generation") or 0),
+        status=copy.deepcopy(workload["status"]), now=now, generation=workload["metadata"].get("generation") or 0
     )
     draft.status["observedGeneration"] = draft.generation
     phase = draft.status.get("phase")
 
     try:
-        spec = api.parse(workload)  # once: every step below reads this typed, defaulted spec
+        spec = api.parse(original)  # once: every step below reads this typed, defaulted spec
     except api.InvalidWorkload as invalid:
         if phase not in api.TERMINAL_PHASES:
-            message = "; ".join(invalid.errors)
+            message = _summary(invalid.errors)
             draft.condition(st.ADMITTED, False, "InvalidSpec", message)
             draft.phase("Rejected", f"invalid spec: {message}", warning=True)
         _follow(draft, workload, workflow, settings, stop_if_running=True)
@@ -240,7 +284,28 @@ def reconcile(
     else:
         _with_workflow(draft, workload, spec, workflow, settings, observed, human)
     if human_error:
-        _report_bad_approval(draft, human_error, before=st.condition(workload.get("status") or {}, st.APPROVED))
+        _report_bad_approval(draft, human_error, before=st.condition(workload["status"], st.APPROVED))
+    return draft.plan()
+
+
+RECONCILE_ERROR = "ReconcileError"
+
+
+def _failed(workload: Mapping[str, Any], now: datetime, exc: Exception) -> Plan:
+    """The plan for a reconcile that raised: say so on the workload, retry with backoff.
+
+    The status is otherwise left as it was; an Event only when the error is new."""
+    try:
+        readable = _readable(workload)
+    except Exception:  # even reading it failed: a status of this condition alone
+        readable = {"metadata": {}, "status": {}}
+    draft = _Draft(status=readable["status"], now=now, generation=readable["metadata"].get("generation") or 0)
+    message = f"the operator could not reconcile this workload and retries: {type(exc).__name__}: {exc}"[:1024]
+    before = st.condition(draft.status, st.READY) or {}
+    if (before.get("reason"), before.get("message")) != (RECONCILE_ERROR, message):
+        draft.events.append(Event("Warning", RECONCILE_ERROR, message))
+    draft.condition(st.READY, None, RECONCILE_ERROR, message)
+    draft.backoff = True
     return draft.plan()
 
 
@@ -379,13 +444,14 @@ def _with_workflow(
         if wf.phase == "Succeeded":
             draft.phase("Succeeded", "Workflow succeeded")
         else:
-            draft.phase("Failed", f"Workflow {wf.phase}: {wf.message or 'no message'}", warning=True)
+            why = wf.message or "; ".join(f"{step}: {message}" for step, message in sorted(wf.failures.items()))
+            draft.phase("Failed", f"Workflow {wf.phase}: {why or 'no message'}", warning=True)
         if wf.finished_at:
             status["finishedAt"] = wf.finished_at
         return
     node = next((n for n in wf.suspend_nodes if n.display_name == pipeline.STEP_GATE), None)
     if node is not None:
-        _at_gate(draft, _gate(draft, workload, spec, workflow, wf, node, settings), observed, human)
+        _at_gate(draft, _gate(draft, workload, spec, workflow, wf, settings), observed, human)
     elif wf.phase in ("", "Pending"):
         draft.phase("Pending", wf.message or "waiting for Argo to start the Workflow")
     else:
@@ -422,7 +488,7 @@ class _Gate:
 
     namespace: str  # the Workflow's
     name: str
-    started: datetime  # the gate node's startedAt: a restarted operator does not reset it
+    started: datetime  # status.gateReachedAt: a restarted operator does not reset it
     deadline: datetime
     timeout_reason: str
     approve_hint: str
@@ -435,24 +501,33 @@ def _gate(
     spec: api.WorkloadSpec,
     workflow: Mapping[str, Any],
     wf: argo.WorkflowStatus,
-    node: argo.SuspendNode,
     settings: Settings,
 ) -> _Gate:
     """The gate's deadline is ``approvalSeconds`` after it was reached, or
     ``DEADLINE_MARGIN`` before the Workflow's own ``activeDeadlineSeconds`` runs out,
     whichever comes first: Argo fails a waiting gate at its deadline, and rejecting a
-    little before makes the outcome a clear Rejected, not a Failed."""
-    started = parse_time(node.started_at) or draft.now
+    little before makes the outcome a clear Rejected, not a Failed.
+
+    Both are measured on the operator's clock alone: from when it first saw the gate
+    waiting (``status.gateReachedAt``, recorded then, so a restart keeps it) and from when
+    it created the Workflow (the ``WorkflowCreated`` condition's time; Argo's deadline runs
+    from the Workflow's start, which is no earlier). Argo's own timestamps come from the
+    controller's clock, and a skew between the two would reject on first sight or never."""
+    started = parse_time(draft.status.get(GATE_REACHED))
+    if started is None:
+        started = draft.now
+        draft.status[GATE_REACHED] = format_time(started)
     deadline = started + timedelta(seconds=spec.approval_seconds)
     why = f"no decision within timeouts.approvalSeconds ({spec.approval_seconds}s) of reaching the gate"
-    run_started = parse_time(wf.started_at)
-    if run_started is not None:
-        argo_deadline = run_started + timedelta(seconds=spec.execution_seconds - DEADLINE_MARGIN)
+    created = st.condition(draft.status, st.WORKFLOW_CREATED) or {}
+    created_at = parse_time(created.get("lastTransitionTime")) if created.get("status") == "True" else None
+    if created_at is not None:
+        argo_deadline = created_at + timedelta(seconds=spec.execution_seconds - DEADLINE_MARGIN)
         if argo_deadline < deadline:
             deadline = argo_deadline
             why = (
                 f"no decision before the Workflow's deadline (timeouts.executionSeconds = "
-                f"{spec.execution_seconds}s from its start) would fail it"
+                f"{spec.execution_seconds}s from its creation) would fail it"
             )
     meta, owner = workflow["metadata"], workload["metadata"]
     return _Gate(

@@ -50,6 +50,7 @@ from agentic_operator.workqueue import WorkQueue
 log = logging.getLogger(__name__)
 USER_AGENT = f"agentic-operator/{__version__}"  # names us in audit logs
 MANAGED = f"{argo_names.LABEL_MANAGED_BY}={argo_names.MANAGER}"
+PROBE_SECONDS = 2.0  # /readyz asks the API server again when its last answer is older
 RESYNC_TICK = 0.05  # seconds between two slices of a resync pass
 
 
@@ -92,6 +93,9 @@ class Runtime:
     queue: WorkQueue[Key] = field(default_factory=WorkQueue)
     informers: list[Informer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    api_answers: bool = False  # the last probe's result
+    probed_at: float = float("-inf")
+    probing: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         if not self.informers:
@@ -173,16 +177,43 @@ class Runtime:
                 await asyncio.sleep(interval / ticks)
             freeze_heap()
 
+    async def probe_api(self) -> None:
+        """Ask the API server once (discovery of our own group: it needs a valid token and
+        proves the CRD is served); /readyz reports the answer from then on."""
+        try:
+            await self.client.get(f"/apis/{api.GROUP}/{api.VERSION}")
+        except Exception as exc:
+            if self.api_answers:
+                log.warning("the API server does not answer (%s: %s)", type(exc).__name__, exc)
+            self.api_answers = False
+        else:
+            self.api_answers = True
+        self.probed_at = asyncio.get_running_loop().time()
+
+    def api_ready(self) -> bool:
+        """Whether the API server answered the last probe; starts another in the background
+        when that one is older than ``PROBE_SECONDS``. A probe costs one discovery request
+        per readiness probe (the kubelet's period), none while nobody asks; it never holds
+        the answer: the kubelet gives /readyz 1 s by default, and an unreachable server
+        would take the client's timeout."""
+        stale = asyncio.get_running_loop().time() - self.probed_at >= PROBE_SECONDS
+        if stale and (self.probing is None or self.probing.done()):
+            self.probing = asyncio.create_task(self.probe_api(), name="api-probe")
+        return self.api_answers
+
     async def serve_http(self) -> None:
-        """/healthz (alive), /readyz (listed, and the API answering), /metrics (Prometheus)."""
+        """/healthz (alive), /readyz (listed, watching, and the API server answered), /metrics (Prometheus)."""
 
         async def healthz(_: web.Request) -> web.Response:
             alive = bool(self.tasks) and not any(t.done() for t in self.tasks)
             return web.Response(status=200 if alive else 503, text="ok" if alive else "tasks stopped")
 
         async def readyz(_: web.Request) -> web.Response:
-            ready = self.ready
-            return web.Response(status=200 if ready else 503, text="ready" if ready else "not ready")
+            if not self.ready:
+                return web.Response(status=503, text="not ready")
+            if not self.api_ready():
+                return web.Response(status=503, text="the API server has not answered")
+            return web.Response(status=200, text="ready")
 
         async def metrics(_: web.Request) -> web.Response:
             return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})

@@ -33,7 +33,12 @@ from agentic_operator.decision import Decision, Policy, PolicyUnavailable
 from agentic_operator.kube import Kube
 from agentic_operator.metrics import Metrics
 from agentic_operator.settings import Settings
-from agentic_operator.workflows import TemplateNotFoundError, WorkflowConflictError, WorkflowManager
+from agentic_operator.workflows import (
+    TemplateNotFoundError,
+    WorkflowConflictError,
+    WorkflowManager,
+    WorkflowNotFoundError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +58,7 @@ def owner_key(workflow: Mapping[str, Any]) -> Key | None:
 
 def workflow_name(workload: Mapping[str, Any]) -> str:
     """The name of the workload's Workflow: what the status recorded, else its job id."""
-    recorded = ((workload.get("status") or {}).get("argoWorkflow") or {}).get("name")
+    recorded = api.readable_status(workload.get("status")).get("argoWorkflow", {}).get("name")
     return str(recorded or api.job_id(workload))
 
 
@@ -132,10 +137,18 @@ class Worker:
         observed = core.Observations()
         for _ in range(MAX_PASSES):
             plan, observed, workflow = await self._plan(view, workflow, observed, key[0], name)
+            try:
+                changed = await self._carry_out(plan.actions, view, key[0], name)
+            except WorkflowNotFoundError:
+                # The cache held a Workflow the API no longer has (its DELETED event lost
+                # across a watch re-list): plan again knowing it is gone.
+                self.workflows.delete((key[0], name))
+                workflow = None
+                observed = core.Observations(observed.decisions, observed.template_exists, workflow_confirmed=True)
+                continue
             events += plan.events
             recorded += plan.recorded
             gate_wait = plan.gate_wait if plan.gate_wait is not None else gate_wait
-            changed = await self._carry_out(plan.actions, view, key[0], name)
             if changed is None:
                 break
             view, workflow = {**base, "status": plan.status}, changed
@@ -254,7 +267,8 @@ class Worker:
         """Write the status now, or hold it (see the module docstring); seconds until a
         held status is due, else None."""
         key = key_of(workload)
-        written = workload.get("status") or {}
+        old = workload.get("status")
+        written = old if isinstance(old, Mapping) else {}  # a status of another shape is replaced
         patch = st.merge_patch(written, status)
         if not patch:
             self._held.pop(key, None)

@@ -275,7 +275,8 @@ class Cluster:
         return result
 
     def delete(self, resource: str, namespace: str | None, name: str, **options: Any) -> dict[str, Any]:
-        """``options`` are DeleteOptions, e.g. ``propagationPolicy="Orphan"``, ``preconditions={...}``."""
+        """``options`` are DeleteOptions, e.g. ``preconditions={...}``: a Status when deleted, the
+        object when finalizers hold it."""
         result: dict[str, Any] = self.request("DELETE", self.resource(resource).path(namespace, name), options)
         return result
 
@@ -308,6 +309,7 @@ class Cluster:
         *,
         status: int | None = None,
         delay: float = 0.0,
+        retry_after: int | None = None,
         times: int | None = 1,
         method: str | None = None,
         verb: Wanted = None,
@@ -320,7 +322,7 @@ class Cluster:
 
         Filters left at None match anything; ``subresource=""`` means the object itself.
         The fault applies before the request touches any state. ``times=None``: until
-        ``clear_faults()``.
+        ``clear_faults()``. ``retry_after`` seconds go in the Status and a ``Retry-After`` header.
         """
         wanted = {
             "method": method.upper() if method else None,
@@ -330,7 +332,7 @@ class Cluster:
             "namespace": namespace,
             "name": name,
         }
-        self.emulator.faults.add(Fault(wanted=wanted, status=status, delay=delay, times=times))
+        self.emulator.faults.add(Fault(wanted=wanted, status=status, delay=delay, times=times, retry_after=retry_after))
 
     def in_loop(self, action: Callable[[], T]) -> T:
         """Run ``action`` on the emulator's event loop (where the store may be touched) and

@@ -162,9 +162,9 @@ class Emulator(kmock.KubernetesScaffold):
                 await self._inject(call)
                 response = await (self._discover(raw) if target is None else self._serve(raw, target, stream))
             except kmock.KubernetesError as exc:
-                retry = (exc.details or {}).get("retryAfterSeconds")  # as the API server, also a header
-                headers = {"Retry-After": str(retry)} if retry is not None and exc.status in (429, 503) else None
-                response = aiohttp.web.json_response(status.body(exc), status=exc.status, dumps=_dumps, headers=headers)
+                response = aiohttp.web.json_response(
+                    status.body(exc), status=exc.status, dumps=_dumps, headers=status.headers(exc)
+                )
             except Exception as exc:
                 self.crashes.append(traceback.format_exc())
                 response = await self._render_error(exc)  # kmock's: a 500 Status with the traceback
@@ -186,7 +186,8 @@ class Emulator(kmock.KubernetesScaffold):
             finally:
                 self.held -= 1
         if fault.status is not None:
-            raise status.error(fault.status, f"injected by the test: {fault.status}", retryAfterSeconds=1)
+            details: dict[str, Any] = {} if fault.retry_after is None else {"retryAfterSeconds": fault.retry_after}
+            raise status.error(fault.status, f"injected by the test: {fault.status}", **details)
 
     async def _discover(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
         if raw.method != "GET":
@@ -250,9 +251,7 @@ class Emulator(kmock.KubernetesScaffold):
             case "patch":
                 obj = store.patch(res, ns, name, body, raw.content_type, sub)
             case "delete":
-                options = dict(body) if isinstance(body, dict) else {}  # DeleteOptions, if any
-                if "propagationPolicy" in raw.query:
-                    options["propagationPolicy"] = raw.query["propagationPolicy"]
+                options = dict(body) if isinstance(body, dict) else {}  # DeleteOptions (preconditions), if any
                 obj = store.delete(res, ns, name, options)
             case _:
                 raise status.error(405, f"{raw.method} is not supported on {raw.path}")

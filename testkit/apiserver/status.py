@@ -49,3 +49,10 @@ def body(exc: kmock.KubernetesError) -> dict[str, Any]:
         "details": exc.details or {},
         "code": exc.status,
     }
+
+
+def headers(exc: kmock.KubernetesError) -> dict[str, str]:
+    """The response headers of an error: ``Retry-After`` when the Status asks for a wait, as
+    the API server sends it (``apiserver/pkg/endpoints/handlers/responsewriters``)."""
+    seconds = (exc.details or {}).get("retryAfterSeconds")
+    return {} if seconds is None else {"Retry-After": str(seconds)}

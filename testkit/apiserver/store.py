@@ -3,9 +3,9 @@
 kmock's ``KubernetesEmulator`` stores bodies as posted and merges every patch into them: no
 uid, resourceVersion, creationTimestamp or generation; PUT answers 404; a ``/status`` patch
 can change spec; watches replay every object as ADDED whatever the resourceVersion; no-op
-writes still emit MODIFIED; a failed JSON-patch ``test`` answers 500; owners' deletion
-leaves dependents; and every version of every object is kept forever. This store follows the
-API server instead, for everything an operator can observe:
+writes still emit MODIFIED; a failed JSON-patch ``test`` answers 500; and every version of
+every object is kept forever. This store follows the API server instead, for everything an
+operator can observe:
 
 - one global resourceVersion counter, bumped by every write that changes something;
   ``uid`` and ``creationTimestamp`` on create; ``generation`` (custom resources) starts at 1
@@ -13,14 +13,15 @@ API server instead, for everything an operator can observe:
 - a write that changes nothing is not a write: no new resourceVersion, no watch event;
 - PUT needs the current resourceVersion (409 Conflict otherwise, 422 if absent), as does a
   patch that carries one; create of an existing name is 409 AlreadyExists; a failed JSON-patch
-  operation (``test`` included) is 422; merge, strategic-merge (treated as merge) and JSON
-  patches are served;
+  operation (``test`` included) is 422; merge and JSON patches are served, and strategic
+  merge (as a merge) on built-in resources only: custom resources answer 415, as they do;
 - with a status subresource, writes to the object keep its status and writes to ``/status``
   change only the status; create drops any posted status;
-- delete of an object with finalizers only sets ``deletionTimestamp``; removing the last
-  finalizer deletes it; no new finalizers once deleting; deleting an owner deletes the
-  dependents that have no other live owner (background propagation, synchronously), and
-  drops dangling ownerReferences from the others;
+- delete answers a ``Status`` (Success) when the object is gone, the object when its
+  finalizers hold it (only ``deletionTimestamp`` is set); removing the last finalizer
+  deletes it; no new finalizers once deleting. No garbage collector runs (on a real cluster
+  it is kube-controller-manager's, asynchronous: the cluster tier has it), so dependents
+  of a deleted owner stay;
 - watches replay the retained changes newer than their resourceVersion (410 Expired when
   older than what is retained), or the current objects as ADDED when started without one;
   label and field selectors apply, and an object leaving or entering a selection is seen
@@ -65,7 +66,8 @@ from testkit.fake_k8s import merge_patch
 Obj = dict[str, Any]
 Key = tuple[str | None, str]  # namespace (None if cluster-scoped), name
 
-MERGE_PATCHES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 # Set by the server only: a client's value is ignored on create and on update.
 SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
@@ -121,7 +123,6 @@ class ObjectStore:
         self.resources = tuple(resources)
         self.resource_version = 0
         self._objects: dict[ResourceSpec, dict[Key, Obj]] = {r: {} for r in self.resources}
-        self._uids: set[str] = set()
         self._watches: dict[ResourceSpec, set[Watch]] = {r: set() for r in self.resources}
         self._changes: deque[Change] = deque(maxlen=history)
         self._compacted = 0  # changes up to this resourceVersion can no longer be replayed
@@ -264,12 +265,16 @@ class ObjectStore:
                 new = jsonpatch.apply_patch(old, body)
             except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
                 raise error(422, f"the JSON patch does not apply: {exc}") from None
-        elif content_type in MERGE_PATCHES:
+        elif content_type == MERGE_PATCH or (content_type == STRATEGIC_MERGE_PATCH and not resource.custom):
             if not isinstance(body, dict):
                 raise error(400, "a merge patch must be an object")
             new = merge_patch(copy.deepcopy(old), body)
         else:
-            raise error(415, f"the patch type {content_type!r} is not supported")
+            raise error(
+                415,
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            )
         if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
             raise error(422, "the patched object has no metadata")
         if new["metadata"].get("resourceVersion"):
@@ -293,9 +298,9 @@ class ObjectStore:
             new = copy.deepcopy(old)
             new["metadata"].update(deletionTimestamp=_now(), deletionGracePeriodSeconds=0)
             return self._commit(resource, key, "MODIFIED", new, old)
-        return self._remove(
-            resource, key, copy.deepcopy(old), old, cascade=options.get("propagationPolicy") != "Orphan"
-        )
+        self._commit(resource, key, "DELETED", copy.deepcopy(old), old)
+        details = {"name": name, "group": resource.group, "kind": resource.plural, "uid": meta["uid"]}
+        return {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Success", "details": details}
 
     # -- watches
 
@@ -392,7 +397,7 @@ class ObjectStore:
             return old  # a no-op: the API server neither bumps resourceVersion nor emits an event
         key = self._key(resource, old_meta.get("namespace"), old_meta["name"])
         if meta.get("deletionTimestamp") and not meta.get("finalizers"):
-            return self._remove(resource, key, new, old, cascade=True)
+            return self._commit(resource, key, "DELETED", new, old)
         return self._commit(resource, key, "MODIFIED", new, old)
 
     @staticmethod
@@ -401,40 +406,13 @@ class ObjectStore:
         ignored = {"metadata", "status"} if "status" in resource.subresources else {"metadata"}
         return {k: v for k, v in obj.items() if k not in ignored}
 
-    def _remove(self, resource: ResourceSpec, key: Key, final: Obj, old: Obj, *, cascade: bool) -> Obj:
-        removed = self._commit(resource, key, "DELETED", final, old)
-        if cascade:
-            self._collect(resource, removed)
-        return removed
-
-    def _collect(self, owner_resource: ResourceSpec, owner: Obj) -> None:
-        """Background garbage collection of the dependents of a removed owner."""
-        uid, namespace = owner["metadata"]["uid"], owner["metadata"].get("namespace")
-        for resource, objects in self._objects.items():
-            for key in list(objects):
-                obj = objects.get(key)  # an earlier step may have removed it
-                if obj is None or (owner_resource.namespaced and key[0] != namespace):
-                    continue
-                refs = obj["metadata"].get("ownerReferences") or []
-                if not any(ref.get("uid") == uid for ref in refs):
-                    continue
-                alive = [ref for ref in refs if ref.get("uid") in self._uids]
-                if not alive:
-                    self.delete(resource, key[0], key[1], {})
-                else:
-                    new = copy.deepcopy(obj)
-                    new["metadata"]["ownerReferences"] = alive
-                    self._commit(resource, key, "MODIFIED", new, obj)
-
     def _commit(self, resource: ResourceSpec, key: Key, kind: str, obj: Obj, old: Obj | None) -> Obj:
         self.resource_version += 1
         obj["metadata"]["resourceVersion"] = str(self.resource_version)
         if kind == "DELETED":
             del self._objects[resource][key]
-            self._uids.discard(obj["metadata"]["uid"])
         else:
             self._objects[resource][key] = obj
-            self._uids.add(obj["metadata"]["uid"])
         if len(self._changes) == self._changes.maxlen:
             self._compacted = self._changes[0].rv
         change = Change(self.resource_version, resource, kind, obj, old)

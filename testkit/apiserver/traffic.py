@@ -86,6 +86,7 @@ class Fault:
     status: int | None
     delay: float
     times: int | None  # how many more requests to affect; None: until cleared
+    retry_after: int | None = None  # seconds, in the Status's details and a Retry-After header
 
 
 class Faults:

@@ -3,7 +3,7 @@
 It runs as Argo's installation would (its ConfigMap in its namespace, watching Workflows
 in every namespace), with the admin's kubeconfig standing in for its ClusterRole, and
 leader election off (one instance). Its ConfigMap can be changed while it runs: the
-controller watches it (e.g. ``templateReferencing: Strict`` for one scenario).
+controller watches it (e.g. ``workflowRestrictions: {templateReferencing: Strict}``).
 
 It creates real pods, which the scheduler binds to kwok's nodes and kwok marks Running;
 no container runs, so no executor reports outputs or finishes a pod. A test plays those
@@ -29,6 +29,13 @@ from tests.cluster.kube import Kube
 
 NAMESPACE = "argo"
 CONFIGMAP = "workflow-controller-configmap"
+CONTROLLER_ENV = {
+    "LEADER_ELECTION_DISABLE": "true",
+    # How long the controller waits before it looks at a Workflow again after a pod or task
+    # result changed (10 s by default); Argo's own test setup uses 1 s (its Makefile's
+    # DEFAULT_REQUEUE_TIME, "by keeping this short we speed up tests").
+    "DEFAULT_REQUEUE_TIME": "1s",
+}
 
 
 def install_crds(cluster: ControlPlane) -> list[str]:
@@ -55,10 +62,26 @@ def established(kube: Kube, name: str) -> bool:
 
 
 class ArgoController:
-    """``workflow-controller`` as a process; its log in ``workdir``."""
+    """``workflow-controller`` as a process; its log in ``workdir``.
 
-    def __init__(self, cluster: ControlPlane, workdir: Path, *, config: Mapping[str, Any] | None = None) -> None:
+    A test that needs a controller of its own (a setting the session's must not have, or
+    an environment variable such as ``MAX_WORKFLOW_SIZE``) gives it its own ``configmap``
+    and an ``instanceID`` in its config: it then handles only Workflows labelled
+    ``workflows.argoproj.io/controller-instanceid`` with that id, and the session's
+    controller only Workflows without the label.
+    """
+
+    def __init__(
+        self,
+        cluster: ControlPlane,
+        workdir: Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        configmap: str = CONFIGMAP,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.cluster, self.workdir = cluster, workdir
+        self.configmap, self.env = configmap, dict(env or {})
         # Its /healthz port (6060) is hard-coded: several controllers on one machine (other
         # sessions) would share it. Readiness is read from its metrics, on a port of its own.
         self.metrics_port = free_port()
@@ -81,14 +104,14 @@ class ArgoController:
             str(tool("workflow-controller")),
             "--kubeconfig", str(self.cluster.kubeconfig),
             "--namespace", NAMESPACE,
-            "--configmap", CONFIGMAP,
+            "--configmap", self.configmap,
             "--loglevel", "info",
             "--log-format", "text",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 args,
-                env={**os.environ, "LEADER_ELECTION_DISABLE": "true"},
+                env={**os.environ, **CONTROLLER_ENV, **self.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -112,7 +135,7 @@ class ArgoController:
 
     def _write_config(self, kube: Kube, *, create: bool) -> None:
         data = {key: value if isinstance(value, str) else yaml.safe_dump(value) for key, value in self.config.items()}
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE}}
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": self.configmap, "namespace": NAMESPACE}}
         if create:
             try:
                 kube.create({**body, "data": data})
@@ -121,7 +144,7 @@ class ArgoController:
                 if exc.status != 409:
                     raise
         kube.patch(
-            "v1", "ConfigMap", CONFIGMAP, [{"op": "replace", "path": "/data", "value": data}], namespace=NAMESPACE
+            "v1", "ConfigMap", self.configmap, [{"op": "replace", "path": "/data", "value": data}], namespace=NAMESPACE
         )
 
     def _healthy(self) -> bool:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from agentic_operator import api
+from tests.cluster import crds
 from tests.cluster.argo import ArgoController, install_crds
 from tests.cluster.controlplane import ControlPlane
 
@@ -35,3 +37,9 @@ def argo(cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Ite
     install_crds(cluster)
     with ArgoController(cluster, tmp_path_factory.mktemp("argo")) as controller:
         yield controller
+
+
+@pytest.fixture(scope="session")
+def agentworkload_crd(cluster: ControlPlane) -> str:
+    """The AgentWorkload CRD as ``api.crd()`` renders it now, Established; its name."""
+    return crds.install(cluster.kube(), api.crd())

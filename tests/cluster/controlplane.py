@@ -20,6 +20,7 @@ an older resourceVersion then get 410 Gone).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -39,6 +40,19 @@ from testkit.tools import tool
 from tests.cluster.kube import Kube
 
 KUBE_VERSION = "v1.34.4"  # hack/tools.sh pins the same
+# The API server's own record of what ServiceAccounts did (the operator, Argo's executor):
+# one line per request, at the Metadata level (who, verb, object, response code).
+# Ref: https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {"level": "None", "userGroups": ["system:serviceaccounts:kube-system"]},
+        {"level": "Metadata", "userGroups": ["system:serviceaccounts"]},
+        {"level": "None"},
+    ],
+}
 T = TypeVar("T")
 
 
@@ -102,6 +116,8 @@ class ControlPlane:
 
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        audit_policy = self.workdir / "audit-policy.yaml"
+        audit_policy.write_text(yaml.safe_dump(AUDIT_POLICY))
         self._kwokctl(
             "create", "cluster",
             "--runtime", "binary",
@@ -112,6 +128,12 @@ class ControlPlane:
             "--kube-controller-manager-binary", str(tool("kube-controller-manager")),
             "--kube-scheduler-binary", str(tool("kube-scheduler")),
             "--kwok-controller-binary", str(tool("kwok")),
+            "--kube-audit-policy", str(audit_policy),
+            # One instance of each, and nothing here restarts a process that exits: with
+            # leader election on, the scheduler and controller-manager exit when they cannot
+            # renew their lease while the API server is away (restart_apiserver).
+            "--extra-args", "kube-scheduler=leader-elect=false",
+            "--extra-args", "kube-controller-manager=leader-elect=false",
             "--kubeconfig", str(self.kubeconfig),
             "--wait", f"{int(self.timeout)}s",
             "--timeout", f"{int(self.timeout)}s",
@@ -261,6 +283,13 @@ class ControlPlane:
             }
         )
         wait_for(lambda: _node_ready(kube.get("v1", "Node", name)), timeout=self.timeout, what=f"node {name} Ready")
+
+    def audit(self, username: str) -> list[dict[str, Any]]:
+        """What the API server recorded of ``username``'s requests (audit events, oldest
+        first; a watch appears when it ends, with ``stage: ResponseComplete``)."""
+        path = self.cluster_dir / "logs" / "audit.log"
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        return [e for e in events if e.get("user", {}).get("username") == username]
 
     def logs(self, component: str) -> str:
         path = self.cluster_dir / "logs" / f"{component}.log"

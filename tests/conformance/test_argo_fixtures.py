@@ -65,7 +65,11 @@ def test_key_only_artifacts_resolve_through_the_artifact_repository() -> None:
 def test_full_s3_artifacts_keep_their_own_bucket() -> None:
     st = argo.workflow_status(load("07"))
     assert st.artifacts["call-first/first-on-completion-1"] == "s3://my-bucket-2/first-on-completion-1"
-    assert st.artifacts["call-second/on-deletion"] == "s3://my-bucket/on-deletion"  # key-only: repo bucket
+    # Key-only, and its template ("second") has a full archiveLocation, which Argo prefers
+    # to the repository's bucket (my-bucket): artifact_server.go getArtifactAndDriver.
+    assert st.artifacts["call-second/on-deletion"] == "s3://my-bucket-3/on-deletion"
+    # Key-only in a template without an archiveLocation: the repository's bucket.
+    assert st.artifacts["call-first/main-logs"].startswith("s3://my-bucket/")
 
 
 def test_stopping_workflow_reports_its_shutdown() -> None:

@@ -1,19 +1,18 @@
-"""The real operator process against the emulated API server, with Argo played by the test.
+"""Faults at an exact request, which the real control plane cannot give on demand.
 
-The operator is `python -m agentic_operator`, logged in through a kubeconfig, asking the
-real OPA on loopback, loaded as the sidecar loads policies/ (the session's `opa`). Tests that do not restart the operator or break OPA share one operator and
-use workloads of their own names.
+The operator's lifecycle, restarts, RBAC, deletion, an API server restart and OPA's
+absence run on the real control plane (tests/cluster/scenarios). What stays here needs a
+500, a 409, a 429 with Retry-After or a held response at one particular request, which
+only the emulated API server (testkit/apiserver) serves on demand. The operator is the
+real `python -m agentic_operator`; Argo is replayed from what its controller wrote
+(testkit/argo_sim.py); OPA is the real one on loopback, loaded as the sidecar loads
+policies/ (the session's ``opa``).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import sysconfig
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,18 +20,13 @@ from kubernetes.client.exceptions import NotFoundException
 
 from agentic_contract import pipeline
 from agentic_operator import api, argo
-from components.bundle import operator_source
-from components.operator import operator_rules
 from testkit.apiserver.cluster import Cluster
-from testkit.apiserver.traffic import Call
 from testkit.factories import workload
 from testkit.opa import OpaServer
 from testkit.operator_process import ArgoPlayer, OperatorProcess
-from testkit.processes import free_port
 
 pytestmark = pytest.mark.e2e
 NS = "team-a"
-LOW_CONFIDENCE = {"dom-extractor": {"confidence": "0.42", "elements": "120"}}
 TEMPLATE = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "WorkflowTemplate",
@@ -101,10 +95,6 @@ def wait_phase(cluster: Cluster, name: str, phase: str, timeout: float = 15) -> 
         raise AssertionError(f"{name} not {phase}: {status(cluster, name)}") from None
 
 
-def condition(st: dict[str, Any], type_: str) -> dict[str, Any]:
-    return next(c for c in st.get("conditions", []) if c["type"] == type_)
-
-
 def gate_outputs(cluster: Cluster, name: str) -> dict[str, str]:
     nodes = argo.nodes_of(cluster.get("workflows", NS, name))
     gate = next(n for n in nodes.values() if n.get("displayName") == pipeline.STEP_GATE)
@@ -112,156 +102,8 @@ def gate_outputs(cluster: Cluster, name: str) -> dict[str, str]:
     return {p["name"]: p["value"] for p in gate["outputs"]["parameters"]}
 
 
-def to_gate(cluster: Cluster, player: ArgoPlayer, name: str, **kwargs: Any) -> None:
-    cluster.wait_for(lambda: cluster.get("workflows", NS, name), timeout=15, ignore=(NotFoundException,))
-    player.run(name, **kwargs)
-
-
-def approve(cluster: Cluster, name: str, value: str = "approved", by: str = "alice") -> None:
-    annotations = {
-        "agentic.dev/approval": value,
-        "agentic.dev/approval-by": by,
-        "agentic.dev/approval-reason": f"{value} in a test",
-    }
-    cluster.patch("agentworkloads", NS, name, {"metadata": {"annotations": annotations}})
-
-
-def event_reasons(cluster: Cluster, name: str) -> list[str]:
-    return [e["reason"] for e in cluster.objects("events", NS) if e["involvedObject"]["name"] == name]
-
-
-# --- the lifecycle ------------------------------------------------------------------------
-
-
-def test_happy_path_with_auto_approval(cluster: Cluster, argo_: ArgoPlayer) -> None:
-    submit(cluster, "happy")
-    st = wait_phase(cluster, "happy", "Pending")
-    assert condition(st, "Admitted")["status"] == "True" and st["argoWorkflow"]["name"] == "happy"
-    wf = cluster.get("workflows", NS, "happy")
-    assert wf["metadata"]["ownerReferences"][0]["uid"] == cluster.get("agentworkloads", NS, "happy")["metadata"]["uid"]
-
-    to_gate(cluster, argo_, "happy")
-    st = wait_status(cluster, "happy", lambda s: condition_status(s, "Approved") == "True")
-    assert gate_outputs(cluster, "happy")["decision"] == "approved"
-    assert [d["stage"] for d in st["decisions"]] == ["admission", "gate"]
-
-    argo_.run("happy")
-    st = wait_phase(cluster, "happy", "Succeeded")
-    assert st["argoPhase"] == "Succeeded" and st["progress"] == "4/4" and condition(st, "Ready")["status"] == "True"
-    assert st["workflowArtifacts"]["synthesis/report"] == "s3://agentic-artifacts/job-happy/synthesis/report.tgz"
-    cluster.wait_for(lambda: {"Pending", "Running", "Succeeded"} <= set(event_reasons(cluster, "happy")))
-    assert "finalizers" not in cluster.get("agentworkloads", NS, "happy")["metadata"]
-
-
 def condition_status(st: dict[str, Any], type_: str) -> str | None:
     return next((c["status"] for c in st.get("conditions", []) if c["type"] == type_), None)
-
-
-def test_gate_denied_then_approved_by_annotation(cluster: Cluster, argo_: ArgoPlayer) -> None:
-    submit(cluster, "human-yes")
-    to_gate(cluster, argo_, "human-yes", reports=LOW_CONFIDENCE)
-    st = wait_phase(cluster, "human-yes", "AwaitingApproval")
-    assert "below the auto-approve threshold" in condition(st, "Approved")["message"]
-    assert cluster.get("workflows", NS, "human-yes")["status"]["phase"] == "Running"  # still waiting at the gate
-
-    approve(cluster, "human-yes")
-    wait_status(cluster, "human-yes", lambda s: condition_status(s, "Approved") == "True")
-    outputs = gate_outputs(cluster, "human-yes")
-    assert outputs == {"decision": "approved", "decided-by": "annotation:alice", "reason": "approved in a test"}
-    argo_.run("human-yes", reports=LOW_CONFIDENCE)
-    st = wait_phase(cluster, "human-yes", "Succeeded")
-    assert st["decisions"][-1]["source"] == "annotation:alice"
-
-
-def test_rejected_by_annotation_stops_the_workflow(cluster: Cluster, argo_: ArgoPlayer) -> None:
-    submit(cluster, "human-no")
-    to_gate(cluster, argo_, "human-no", reports=LOW_CONFIDENCE)
-    wait_phase(cluster, "human-no", "AwaitingApproval")
-    approve(cluster, "human-no", "rejected", by="bob")
-    st = wait_phase(cluster, "human-no", "Rejected")
-    assert condition(st, "Approved")["reason"] == "HumanRejected"
-    cluster.wait_for(lambda: cluster.get("workflows", NS, "human-no")["spec"].get("shutdown") == "Stop")
-    wf = argo_.run("human-no")  # Argo honours the shutdown
-    assert wf["status"]["phase"] == "Failed"
-    assert not any(n.get("displayName") == pipeline.STEP_SYNTHESIS for n in argo.nodes_of(wf).values())
-    st = wait_status(cluster, "human-no", lambda s: s.get("argoPhase") == "Failed")
-    assert st["phase"] == "Rejected"
-
-
-def test_approval_timeout_rejects(cluster: Cluster, argo_: ArgoPlayer) -> None:
-    submit(cluster, "too-slow", timeouts={"executionSeconds": 600, "approvalSeconds": 30})
-    long_ago = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
-    to_gate(cluster, argo_, "too-slow", reports=LOW_CONFIDENCE, at=long_ago)
-    st = wait_phase(cluster, "too-slow", "Rejected")
-    assert condition(st, "Approved")["reason"] == "ApprovalTimeout" and st["decisions"][-1]["stage"] == "timeout"
-    cluster.wait_for(lambda: cluster.get("workflows", NS, "too-slow")["spec"].get("shutdown") == "Stop")
-
-
-def test_workflow_failure_is_mirrored(cluster: Cluster, argo_: ArgoPlayer) -> None:
-    submit(cluster, "breaks")
-    to_gate(cluster, argo_, "breaks", fail_step=pipeline.STEP_SCRAPER)
-    st = wait_phase(cluster, "breaks", "Failed")
-    assert st["argoPhase"] == "Failed" and "failed" in st["message"]
-
-
-def test_admission_denied_creates_no_workflow(cluster: Cluster) -> None:
-    submit(cluster, "metadata-grab", targetUrls=["http://169.254.169.254/latest/meta-data/"])
-    st = wait_phase(cluster, "metadata-grab", "Rejected")
-    assert condition(st, "Admitted")["reason"] == "PolicyDenied" and "169.254.169.254" in st["message"]
-    time.sleep(0.2)
-    with pytest.raises(NotFoundException):
-        cluster.get("workflows", NS, "metadata-grab")
-
-
-def test_malformed_workload_is_rejected_and_the_operator_keeps_going(cluster: Cluster, argo_: ArgoPlayer) -> None:
-    """The emulator enforces no CRD schema, so this object reaches the operator as sent."""
-    cluster.create(
-        "agentworkloads",
-        NS,
-        {"apiVersion": "agentic.dev/v1alpha1", "kind": "AgentWorkload", "metadata": {"name": "garbage"},
-         "spec": {"targetUrls": "https://example.com", "objective": 7, "autoApproveThreshold": "high"}},
-    )  # fmt: skip
-    st = wait_phase(cluster, "garbage", "Rejected")
-    assert condition(st, "Admitted")["reason"] == "InvalidSpec"
-    for field in ("spec.targetUrls", "spec.objective", "spec.autoApproveThreshold"):
-        assert field in st["message"]
-    submit(cluster, "after-garbage")
-    wait_phase(cluster, "after-garbage", "Pending")
-
-
-def test_deleting_the_workload_deletes_its_workflow(cluster: Cluster) -> None:
-    submit(cluster, "short-lived")
-    cluster.wait_for(lambda: cluster.get("workflows", NS, "short-lived"), ignore=(NotFoundException,))
-    cluster.delete("agentworkloads", NS, "short-lived")
-    cluster.wait_for(lambda: not any(w["metadata"]["name"] == "short-lived" for w in cluster.objects("workflows", NS)))
-
-
-def test_metrics_and_health(shared: tuple[Cluster, OperatorProcess], cluster: Cluster) -> None:
-    submit(cluster, "counted")
-    wait_phase(cluster, "counted", "Pending")
-    cluster.wait_for(lambda: "Pending" in event_reasons(cluster, "counted"))
-    time.sleep(0.2)
-    before = cluster.requests(agent="agentic-operator", method="POST", code=201)
-    text = shared[1].metrics()
-    after = cluster.requests(agent="agentic-operator", method="POST", code=201)
-    assert shared[1].get("/healthz") == (200, "ok") and shared[1].get("/readyz") == (200, "ready")
-    assert 'agentic_reconciles_total{result="ok"}' in text
-    assert 'agentic_decisions_total{allowed="true",stage="admission"}' in text
-    assert 'agentic_workloads{phase="Pending"}' in text
-    counted = sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("agentic_api_requests_total{") and 'method="POST"' in line and 'code="201"' in line
-    )
-    assert 0 < before <= counted <= after  # the operator's own request counter agrees with the server's log
-
-
-def test_an_idle_operator_sends_no_requests(cluster: Cluster) -> None:
-    """Event-driven: with nothing changing, only the open watches remain."""
-    time.sleep(0.3)
-    cluster.reset_requests()
-    time.sleep(1.5)
-    assert cluster.requests() - cluster.requests(verb="watch") == 0
 
 
 # --- faults -------------------------------------------------------------------------------
@@ -293,6 +135,20 @@ def test_status_write_errors_are_retried(cluster: Cluster) -> None:
     assert cluster.requests(resource="agentworkloads", subresource="status", name="flaky-status", code=500) == 3
 
 
+def test_a_429_is_retried_no_sooner_than_the_api_server_asks(cluster: Cluster) -> None:
+    """API Priority and Fairness answers 429 with Retry-After under load (not on demand on a
+    real server): the status write waits those seconds, then succeeds."""
+    cluster.inject(
+        status=429, retry_after=4, method="PATCH", resource="agentworkloads", subresource="status", name="throttled"
+    )
+    submit(cluster, "throttled")
+    cluster.wait_for(lambda: cluster.requests(resource="agentworkloads", name="throttled", code=429) == 1, timeout=10)
+    time.sleep(2)  # well inside the 4 s asked for: a backoff of its own would have written by now
+    assert cluster.requests(resource="agentworkloads", subresource="status", name="throttled", code=200) == 0
+    wait_phase(cluster, "throttled", "Pending")
+    assert cluster.requests(resource="agentworkloads", subresource="status", name="throttled", code=429) == 1
+
+
 def test_api_timeouts_are_retried(cluster: Cluster) -> None:
     """A template the operator has not read yet (one found is remembered for a minute)."""
     cluster.create("workflowtemplates", NS, {**TEMPLATE, "metadata": {"name": "slow-template"}})
@@ -314,129 +170,3 @@ def test_resume_errors_and_timeouts_are_retried(cluster: Cluster, argo_: ArgoPla
     assert gate_outputs(cluster, "flaky-resume")["decision"] == "approved"
     assert cluster.requests(method="PUT", resource="workflows", name="flaky-resume", code=500) == 2
     assert cluster.requests(method="PUT", resource="workflows", name="flaky-resume", code=200) == 1
-
-
-# --- restarts (an operator of their own) ----------------------------------------------------
-
-
-@pytest.fixture
-def own() -> Iterator[tuple[Cluster, ArgoPlayer]]:
-    """A cluster of its own, for a test that starts and stops operators."""
-    cluster = make_cluster()
-    try:
-        yield cluster, ArgoPlayer(cluster, NS)
-    finally:
-        cluster.stop()
-
-
-def one_approved_one_waiting(cluster: Cluster, player: ArgoPlayer, auto: str, human: str) -> None:
-    """Two workloads at the gate: ``auto`` approved by the policy, ``human`` awaiting a human."""
-    submit(cluster, auto)
-    submit(cluster, human)
-    to_gate(cluster, player, auto)
-    to_gate(cluster, player, human, reports=LOW_CONFIDENCE)
-    wait_status(cluster, auto, lambda s: condition_status(s, "Approved") == "True")
-    wait_phase(cluster, human, "AwaitingApproval")
-
-
-def test_restart_mid_gate_makes_no_second_workflow_and_resumes_once(
-    opa: OpaServer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
-) -> None:
-    cluster, player = own
-    with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
-        one_approved_one_waiting(cluster, player, "restart-auto", "restart-human")
-    puts = cluster.requests(method="PUT", resource="workflows")  # the auto-approved resume
-    assert puts == 1
-    approve(cluster, "restart-human")  # while no operator runs
-    with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
-        wait_status(cluster, "restart-human", lambda s: condition_status(s, "Approved") == "True")
-        time.sleep(0.5)  # time for a double resume, were there one
-    assert cluster.requests(method="POST", resource="workflows", code=201) == 2  # one each, ever
-    assert cluster.requests(method="PUT", resource="workflows") == puts + 1  # the human's resume only
-    assert gate_outputs(cluster, "restart-human")["decided-by"] == "annotation:alice"
-
-
-def _allowed(call: Call, rules: list[dict[str, Any]]) -> bool:
-    resource = f"{call.resource}/{call.subresource}" if call.subresource else call.resource
-    return any(call.group in r["apiGroups"] and resource in r["resources"] and call.verb in r["verbs"] for r in rules)
-
-
-def test_every_request_the_operator_makes_is_allowed_by_its_role(
-    opa: OpaServer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
-) -> None:
-    """The Pulumi Role (components.operator.operator_rules) covers what the real process does:
-    its lists and watches and its writes, over a lifecycle that creates,
-    resumes, stops and follows deletion. (The emulator enforces no RBAC; this is the check.)"""
-    cluster, player = own
-    with OperatorProcess(cluster, tmp_path, opa_url=opa.url):
-        one_approved_one_waiting(cluster, player, "rbac-yes", "rbac-no")
-        approve(cluster, "rbac-no", "rejected")
-        cluster.wait_for(lambda: cluster.get("workflows", NS, "rbac-no")["spec"].get("shutdown") == "Stop")
-        player.run("rbac-yes")
-        wait_phase(cluster, "rbac-yes", "Succeeded")
-        cluster.wait_for(lambda: "Succeeded" in event_reasons(cluster, "rbac-yes"))
-        cluster.delete("agentworkloads", NS, "rbac-yes")
-        time.sleep(0.3)
-    ours = cluster.calls(agent="agentic-operator")
-    resource_calls = {c for c in ours if c.verb}
-    assert {(c.agent, c.verb, c.resource) for c in resource_calls} >= {
-        ("agentic-operator", "list", "agentworkloads"),
-        ("agentic-operator", "watch", "agentworkloads"),
-        ("agentic-operator", "list", "workflows"),
-        ("agentic-operator", "watch", "workflows"),
-        ("agentic-operator", "create", "workflows"),
-        ("agentic-operator", "update", "workflows"),
-        ("agentic-operator", "patch", "workflows"),
-        ("agentic-operator", "patch", "agentworkloads"),
-        ("agentic-operator", "create", "events"),
-    }
-    denied = {c for c in resource_calls if not _allowed(c, operator_rules())}
-    assert not denied, f"not allowed by the operator's Role: {denied}"
-    assert {c.namespace for c in resource_calls} == {NS}  # a Role per namespace suffices
-
-
-def test_opa_unreachable_fails_closed_then_recovers(own: tuple[Cluster, ArgoPlayer], tmp_path: Path) -> None:
-    """Nothing listens where OPA should be: the workload waits (not rejected); OPA comes up
-    there and the workload proceeds."""
-    cluster, _ = own
-    port = free_port()
-    with OperatorProcess(cluster, tmp_path, opa_url=f"http://127.0.0.1:{port}"):
-        submit(cluster, "opa-down")
-        st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "Unknown")
-        admitted = condition(st, "Admitted")
-        assert admitted["reason"] == "PolicyUnavailable" and "unreachable" in admitted["message"].lower()
-        assert st["phase"] == "Pending" and not cluster.objects("workflows", NS)
-        with OpaServer(workdir=tmp_path / "opa", port=port):
-            st = wait_status(cluster, "opa-down", lambda s: condition_status(s, "Admitted") == "True", timeout=20)
-            assert st["argoWorkflow"]["name"] == "opa-down"
-
-
-def test_bundled_mode_runs_the_source_as_the_configmap_lays_it_out(
-    opa: OpaServer, own: tuple[Cluster, ArgoPlayer], tmp_path: Path
-) -> None:
-    """Bundled mode mounts components.bundle's files and puts them on PYTHONPATH, with the
-    dependencies beside them and no installed agentic-operator package: the same entry
-    point must start and reconcile from exactly that."""
-    cluster, _ = own
-    source = tmp_path / "src"
-    bundle = operator_source()
-    for item in bundle.items:
-        (source / item["path"]).parent.mkdir(parents=True, exist_ok=True)
-        (source / item["path"]).write_text(bundle.data[item["key"]])
-    # The init container's `pip install --target` result: the dependencies only (links to
-    # this venv's), no agentic-operator metadata, no editable-install finder; and -S, so
-    # no site processing either.
-    deps = tmp_path / "deps"
-    deps.mkdir()
-    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if not entry.name.startswith(("agentic", "__editable__", "_agentic")) and entry.suffix != ".pth":
-            (deps / entry.name).symlink_to(entry)
-    env = {"PYTHONPATH": f"{source}:{deps}"}
-    where = subprocess.run(
-        [sys.executable, "-S", "-c", "import agentic_operator; print(agentic_operator.__file__)"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    assert where.stdout.strip() == str(source / "agentic_operator" / "__init__.py")
-    with OperatorProcess(cluster, tmp_path, opa_url=opa.url, python=(sys.executable, "-S"), env=env):
-        submit(cluster, "bundled")
-        wait_phase(cluster, "bundled", "Pending")

@@ -31,15 +31,17 @@ from pulumi.runtime import mocks, rpc, settings
 
 from components import config as platform_config
 from components.config import PROJECT
+from components.generated import VALUE
 
 # How the Pulumi wire format marks a secret value: {SIG_KEY: SECRET_SIG, "value": ...}.
 _SIG_KEY = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 STACK_TYPE = "pulumi:pulumi:Stack"
+GENERATED_SECRET = "pulumi-python:dynamic/agentic:GeneratedSecret"
 
 
 def generated(name: str) -> str:
-    """The value the mocks give a ``random`` resource: distinctive, to search for leaks."""
+    """The value the mocks give a generated secret: distinctive, to search for leaks."""
     return f"generated-{name}-value"
 
 
@@ -55,6 +57,17 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
+    return value
+
+
+def whole_numbers(value: Any) -> Any:
+    """``value`` with every whole float (``65532.0``) an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
     return value
 
 
@@ -83,6 +96,8 @@ class Registered:
     dependencies: tuple[str, ...]
     inputs: dict[str, Any]
     custom: bool
+    provider: str  # the provider reference (``<urn>::<id>``) a custom resource goes through
+    retain: bool  # retainOnDelete: `pulumi destroy` leaves it in the cluster
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -90,14 +105,21 @@ class Registered:
         result: dict[str, Any] = plain(self.inputs)
         return result
 
+    @property
+    def as_sent(self) -> dict[str, Any]:
+        """The manifest as the Kubernetes provider sends it: the mocks hand numbers back as
+        floats (``replicas: 1.0``), and the provider's JSON writes a whole float64 as an integer."""
+        result: dict[str, Any] = whole_numbers(self.manifest)
+        return result
+
 
 class Mocks(pulumi.runtime.Mocks):
-    """Resources echo their inputs; ``random`` resources get :func:`generated` results."""
+    """Resources echo their inputs; generated secrets get :func:`generated` values."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
-        if args.typ.startswith("random:"):
-            state["result"] = generated(args.name)
+        if args.typ == GENERATED_SECRET:
+            state[VALUE] = generated(args.name)
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -123,6 +145,8 @@ class RecordingMonitor(mocks.MockMonitor):
                     dependencies=tuple(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object),
                     custom=bool(request.custom),
+                    provider=request.provider,
+                    retain=bool(request.retainOnDelete),
                 )
             )
         return response

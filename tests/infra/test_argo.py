@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from components import podspec, template
-from tests.infra.harness import Registered, Run
+import pytest
+import yaml
+
+from components import argo, podspec, template
+from tests.infra.conftest import dev_config, run_main
+from tests.infra.harness import Harness, Registered, Run
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -71,3 +75,40 @@ def test_the_release_waits_for_its_namespace(dev_stack: Run) -> None:
     namespace = dev_stack.one("kubernetes:core/v1:Namespace", "argo")
     assert namespace.urn in release(dev_stack).dependencies
     assert namespace.manifest["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+@pytest.fixture(scope="module")
+def external_argo() -> Run:
+    return run_main(Harness({**dev_config(), "argo.install": "external"}))
+
+
+def test_with_an_external_argo_there_is_no_chart_and_no_argo_namespace(external_argo: Run) -> None:
+    assert external_argo.of_type(RELEASE) == []
+    assert external_argo.of_type("agentic:argo:ArgoWorkflows") == []
+    namespaces = {r.manifest["metadata"]["name"] for r in external_argo.of_type("kubernetes:core/v1:Namespace")}
+    assert namespaces == {"agentic-system", "team-a", "team-b"}
+    assert "argoServerService" not in external_argo.exports
+    assert external_argo.exports["argoInstall"] == "external"
+
+
+def test_an_external_argo_finds_minio_as_each_namespaces_default_repository(external_argo: Run) -> None:
+    """Argo reads ``artifact-repositories`` in the workflow's namespace (the chart's default
+    repository is not there to fall back on)."""
+    maps = [r.manifest for r in external_argo.of_type("kubernetes:core/v1:ConfigMap")]
+    repositories = [m for m in maps if m["metadata"]["name"] == argo.ARTIFACT_REPOSITORIES]
+    assert sorted(m["metadata"]["namespace"] for m in repositories) == ["team-a", "team-b"]
+    for manifest in repositories:
+        key = manifest["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
+        s3 = yaml.safe_load(manifest["data"][key])["s3"]
+        assert s3["endpoint"] == "minio.agentic-system.svc.cluster.local:9000"
+        assert s3["accessKeySecret"] == {"name": template.ARTIFACT_SECRET, "key": template.ACCESS_KEY}
+
+
+def test_the_chart_and_the_configmap_describe_one_repository(dev_stack: Run, external_argo: Run) -> None:
+    (manifest, *_) = [
+        r.manifest
+        for r in external_argo.of_type("kubernetes:core/v1:ConfigMap")
+        if r.manifest["metadata"]["name"] == argo.ARTIFACT_REPOSITORIES
+    ]
+    chart = values(dev_stack)["artifactRepository"]
+    assert yaml.safe_load(manifest["data"][argo.DEFAULT_REPOSITORY_KEY]) == chart

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components import minio, podspec
-from tests.infra.harness import Run, generated, is_secret
+from tests.infra.harness import GENERATED_SECRET, Run, generated, is_secret
 from tests.infra.k8s import pod_spec
 
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -36,14 +36,14 @@ def test_the_service_selects_the_minio_pods(dev_stack: Run) -> None:
 
 
 def test_credentials_are_generated_once_and_only_stored_as_secrets(dev_stack: Run) -> None:
-    generators = [r for r in dev_stack.resources if r.type == "random:index/randomPassword:RandomPassword"]
+    generators = dev_stack.of_type(GENERATED_SECRET)
     assert sorted(r.name.removeprefix("agentic-minio-") for r in generators) == [
         "artifact-access-key",
         "artifact-secret-key",
         "root-password",
         "root-user",
     ]
-    assert all(r.manifest["special"] is False for r in generators)
+    assert [r.manifest["length"] for r in sorted(generators, key=lambda r: r.name)] == [20, 40, 40, 16]
     secret = dev_stack.one(SECRET, minio.CREDENTIALS_SECRET)
     assert is_secret(secret.inputs["stringData"])
     assert secret.manifest["stringData"] == {

@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 
 from components import podspec
-from tests.infra.harness import Run, generated, outside_secrets
+from tests.infra.harness import GENERATED_SECRET, Run, generated, outside_secrets
 from tests.infra.k8s import all_pods
 
 # The oldest Kubernetes minor still supported upstream in 2026-11 (kubernetes-validate
@@ -42,6 +42,15 @@ def test_the_components_of_the_platform(dev_stack: Run) -> None:
     }
 
 
+def test_every_kubernetes_resource_goes_through_the_stacks_own_provider(dev_stack: Run) -> None:
+    """Never kubectl's current context: one explicit provider with the context the stack names."""
+    (provider,) = dev_stack.of_type("pulumi:providers:kubernetes")
+    assert provider.manifest["context"] == "kind-agentic"
+    resources = [r for r in dev_stack.resources if r.type.startswith("kubernetes:")]
+    assert resources
+    assert {r.provider.rsplit("::", 1)[0] for r in resources} == {provider.urn}
+
+
 @pytest.mark.parametrize(
     "token",
     [
@@ -59,8 +68,9 @@ def test_each_type_token_names_its_module_and_class(token: str) -> None:
 
 
 def test_every_resource_descends_from_the_platform(dev_stack: Run) -> None:
+    """All but the cluster's provider, which the program passes to the platform."""
     for resource in dev_stack.resources:
-        if resource.type != "agentic:platform:AgenticPlatform":
+        if resource.type not in ("agentic:platform:AgenticPlatform", "pulumi:providers:kubernetes"):
             assert dev_stack.ancestors(resource)[-1] == "agentic:platform:AgenticPlatform", resource.name
             assert dev_stack.ancestors(resource)[0].startswith("agentic:"), resource.name
 
@@ -104,10 +114,12 @@ def test_platform_resources_wait_for_the_platform_namespace(dev_stack: Run) -> N
 
 def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
     assert dev_stack.exports == {
+        "kubeContext": "kind-agentic",
         "platformNamespace": "agentic-system",
         "workloadNamespaces": ["team-a", "team-b"],
         "minioEndpoint": "minio.agentic-system.svc.cluster.local:9000",
         "artifactBucket": "agentic-artifacts",
+        "argoInstall": "helm",
         "argoNamespace": "argo",
         "argoServerService": "argo-workflows-server",
         "argoUi": "kubectl -n argo port-forward svc/argo-workflows-server 2746:2746"
@@ -134,10 +146,10 @@ def test_the_validator_rejects_a_misspelt_field(dev_stack: Run) -> None:
 
 def test_generated_credentials_appear_only_inside_secret_values(dev_stack: Run) -> None:
     """Not in ConfigMaps, chart values, template parameters or env values: only Secrets."""
-    values = {generated(r.name) for r in dev_stack.of_type("random:index/randomPassword:RandomPassword")}
+    values = {generated(r.name) for r in dev_stack.of_type(GENERATED_SECRET)}
     assert len(values) == 4
     for resource in dev_stack.resources:
-        if resource.type.startswith("random:"):
+        if resource.type == GENERATED_SECRET:
             continue
         leaked = {v for v in outside_secrets(resource.inputs) if isinstance(v, str) and any(s in v for s in values)}
         assert leaked == set(), resource.name

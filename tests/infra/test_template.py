@@ -126,15 +126,33 @@ def test_accepts_exactly_the_parameters_build_workflow_sends() -> None:
     declared = manifest()["spec"]["arguments"]["parameters"]
     assert {p["name"] for p in declared} == sent == set(pipeline.WORKFLOW_PARAMETERS)
     assert workflow["spec"]["workflowTemplateRef"]["name"] == manifest()["metadata"]["name"]
-    # The operator's podSpecPatch addresses the container Argo names "main".
-    assert json.loads(workflow["spec"]["podSpecPatch"])["containers"][0]["name"] == "main"
+    assert "podSpecPatch" not in workflow["spec"]  # the template's own carries the resources
 
 
-def test_only_image_and_bucket_have_defaults_so_a_job_cannot_start_without_its_inputs() -> None:
+def test_only_image_bucket_and_resources_have_defaults_so_a_job_cannot_start_without_its_inputs() -> None:
     declared = {p["name"]: p for p in manifest()["spec"]["arguments"]["parameters"]}
-    assert {n for n, p in declared.items() if "value" in p} == {pipeline.PARAM_AGENT_IMAGE, pipeline.PARAM_BUCKET}
+    defaulted = {n for n, p in declared.items() if "value" in p}
+    assert defaulted == {pipeline.PARAM_AGENT_IMAGE, pipeline.PARAM_BUCKET, pipeline.PARAM_RESOURCES}
     assert declared[pipeline.PARAM_AGENT_IMAGE]["value"] == SETTINGS.agent_image
     assert declared[pipeline.PARAM_BUCKET]["value"] == "artifacts"
+    assert declared[pipeline.PARAM_RESOURCES]["value"] == "{}"  # the template's own resources
+
+
+@pytest.mark.parametrize(
+    ("value", "resources"),
+    [("{}", {}), ('{"limits":{"cpu":"2"},"requests":{"cpu":"2"}}', {"limits": {"cpu": "2"}, "requests": {"cpu": "2"}})],
+)
+def test_agent_steps_feed_the_resources_parameter_into_their_own_pod_spec_patch(
+    value: str, resources: dict[str, Any]
+) -> None:
+    """A Workflow's own podSpecPatch is refused under templateReferencing Strict or Secure;
+    the template's is its own. Substituted as Argo does (as text), it patches "main"."""
+    m = manifest()
+    tag = "{{workflow.parameters." + pipeline.PARAM_RESOURCES + "}}"
+    for step in pipeline.AGENT_STEPS:
+        patch = json.loads(templates(m)[step]["podSpecPatch"].replace(tag, value))
+        assert patch == {"containers": [{"name": "main", "resources": resources}]}
+    assert "podSpecPatch" not in templates(m)[pipeline.STEP_GATE] and "podSpecPatch" not in m["spec"]
 
 
 def test_pipeline_order_with_parallel_extractors_and_a_gated_synthesis() -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import jsonschema
 import pytest
 
-from agentic_operator import api
+from agentic_operator import api, quantities
 from testkit.factories import workload
+from tests.workload_cases import CASES, Case
 
 SCHEMA = api.crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-CRD_VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 
 
 def test_crd_names_and_scope() -> None:
@@ -52,14 +51,15 @@ def _walk(schema: dict[str, Any], path: str = "") -> list[tuple[str, dict[str, A
 
 
 def test_schema_is_structural_and_described() -> None:
-    """Every node has a type (or is int-or-string); spec fields carry descriptions for kubectl explain."""
+    """Every node has a type (or is int-or-string) and a description for kubectl explain
+    (but apiVersion, kind and metadata, whose descriptions the server supplies)."""
     for path, node in _walk(SCHEMA):
         if node.get("x-kubernetes-int-or-string"):
             assert node["anyOf"] == [{"type": "integer"}, {"type": "string"}], path
         else:
             assert node.get("type") in {"object", "array", "string", "integer", "number", "boolean"}, path
-        if path.startswith(".spec") and "[]" not in path:
-            assert node.get("description"), f"{path} has no description"
+        if path not in (".apiVersion", ".kind", ".metadata"):
+            assert node.get("description"), f"{path or '(root)'} has no description"
 
 
 def test_conditions_are_a_list_map_keyed_by_type() -> None:
@@ -69,68 +69,30 @@ def test_conditions_are_a_list_map_keyed_by_type() -> None:
     assert set(conditions["items"]["required"]) >= {"type", "status", "lastTransitionTime", "reason", "message"}
 
 
-def test_cel_rules_make_spec_immutable_and_guard_approval_against_execution() -> None:
-    """The API server enforces what jsonschema cannot: immutability and the timeout order."""
-    rules = [r["rule"] for r in SCHEMA["properties"]["spec"]["x-kubernetes-validations"]]
+def test_cel_rules_say_what_a_structural_schema_cannot() -> None:
+    """Immutability, the timeout order, the job id from the name, bounded quantities within
+    limits (tests/cluster/test_crd.py shows the server enforcing each)."""
+    spec = SCHEMA["properties"]["spec"]
+    rules = [r["rule"] for r in spec["x-kubernetes-validations"]]
     assert rules == ["self == oldSelf", "self.timeouts.approvalSeconds < self.timeouts.executionSeconds"]
+    (root,) = SCHEMA["x-kubernetes-validations"]
+    assert root["fieldPath"] == ".spec.jobId" and api.JOB_ID_PATTERN in root["rule"]
+    resources = spec["properties"]["resources"]
+    assert [r["fieldPath"] for r in resources["x-kubernetes-validations"]] == [
+        ".requests.cpu",
+        ".requests.memory",
+        ".requests['ephemeral-storage']",
+    ]
+    for kind in ("requests", "limits"):
+        for resource, node in resources["properties"][kind]["properties"].items():
+            assert node["x-kubernetes-validations"][0]["rule"] == quantities.cel_bounds(resource)
 
 
-GOOD: list[dict[str, Any]] = [
-    {},
-    {"jobId": "job-1"},
-    {"targetUrls": [f"https://site{i}.example/p?q=1#x" for i in range(50)]},
-    {"targetUrls": ["http://example.com"]},
-    {"agentImage": "registry.example.com:5000/team/agent:1.2.3"},
-    {"agentImage": "ghcr.io/agentic-dev/agent@sha256:" + "a" * 64},
-    {"minioBucket": "my-bucket-1"},
-    {"autoApproveThreshold": 0},
-    {"autoApproveThreshold": 1},
-    {"workflowTemplateRef": {"name": "other-template"}},
-    {"timeouts": {"executionSeconds": 600, "approvalSeconds": 300}},
-    {"resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": 2, "memory": "1Gi"}}},
-]
-
-# (spec overrides, field the message must name); all rejected by the CRD schema too.
-BAD: list[tuple[dict[str, Any], str]] = [
-    ({"targetUrls": []}, "spec.targetUrls"),
-    ({"targetUrls": [f"https://e{i}.example" for i in range(51)]}, "spec.targetUrls"),
-    ({"targetUrls": ["ftp://example.com/file"]}, "spec.targetUrls[0]"),
-    ({"targetUrls": ["https://ok.example", "not a url"]}, "spec.targetUrls[1]"),
-    ({"targetUrls": ["https://"]}, "spec.targetUrls[0]"),
-    ({"targetUrls": "https://example.com"}, "spec.targetUrls"),
-    ({"objective": ""}, "spec.objective"),
-    ({"jobId": "Bad_Job"}, "spec.jobId"),
-    ({"jobId": "a" * 64}, "spec.jobId"),
-    ({"jobId": "-leading"}, "spec.jobId"),
-    ({"autoApproveThreshold": 1.5}, "spec.autoApproveThreshold"),
-    ({"autoApproveThreshold": -0.1}, "spec.autoApproveThreshold"),
-    ({"autoApproveThreshold": "high"}, "spec.autoApproveThreshold"),
-    ({"minioBucket": "UPPER"}, "spec.minioBucket"),
-    ({"minioBucket": "my.bucket-1"}, "spec.minioBucket"),  # no dots: see api.BUCKET_PATTERN
-    ({"agentImage": "has space:1"}, "spec.agentImage"),
-    ({"workflowTemplateRef": {"name": "Not_Valid"}}, "spec.workflowTemplateRef.name"),
-    ({"timeouts": {"executionSeconds": 10}}, "spec.timeouts.executionSeconds"),
-    ({"timeouts": {"approvalSeconds": 1.5}}, "spec.timeouts.approvalSeconds"),
-    ({"resources": {"limits": {"cpu": "lots"}}}, "spec.resources.limits.cpu"),
-    ({"objective": "Report {{workflow.name}}"}, "spec.objective"),
-    ({"targetUrls": ["https://example.com/{{workflow.uid}}"]}, "spec.targetUrls[0]"),
-]
-
-
-@pytest.mark.parametrize("spec", GOOD)
-def test_good_workloads_pass_both_validators(spec: dict[str, Any]) -> None:
-    obj = workload(**spec)
-    assert api.validate(obj) == []
-    assert list(CRD_VALIDATOR.iter_errors(obj)) == []
-
-
-@pytest.mark.parametrize(("spec", "field"), BAD)
-def test_bad_workloads_fail_both_validators_naming_the_field(spec: dict[str, Any], field: str) -> None:
-    obj = workload(**spec)
-    errors = api.validate(obj)
-    assert errors, "validate() accepted a bad object"
-    assert any(e.startswith(field + ":") for e in errors), errors
-    assert list(CRD_VALIDATOR.iter_errors(obj)), "the CRD schema accepted what validate() rejects"
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_validate_names_the_fields_of_each_case(case: Case) -> None:
+    """The table the real API server is held to as well (tests/cluster/test_crd.py)."""
+    errors = api.validate(case.workload())
+    assert sorted({e.split(": ", 1)[0] for e in errors}) == sorted(set(case.fields)), errors
 
 
 def test_required_fields_are_named() -> None:
@@ -146,19 +108,21 @@ def test_missing_spec_is_one_clear_error() -> None:
 
 
 def test_unknown_field_is_named_not_silently_dropped() -> None:
-    errors = api.validate(workload(targetURLs=["https://x.example"]))
-    assert errors == ["spec: unknown field(s) targetURLs"]
+    errors = api.validate(workload(targetURLs=["https://x.example"], timeouts={"approval": 30}))
+    assert errors == ["spec.targetURLs: unknown field", "spec.timeouts.approval: unknown field"]
 
 
 def test_job_id_defaults_to_name_only_when_the_name_is_a_valid_job_id() -> None:
     assert api.parse(workload(name="nightly-run")).job_id == "nightly-run"
     errors = api.validate(workload(name="has.dots"))
     assert len(errors) == 1 and errors[0].startswith("spec.jobId: required because metadata.name 'has.dots'")
+    (long,) = api.validate(workload(name="a" * 64))
+    assert long.startswith("spec.jobId: required because metadata.name")
     assert api.parse(workload(name="has.dots", jobId="explicit")).job_id == "explicit"
 
 
 def test_requests_may_not_exceed_limits() -> None:
-    """Python-only (a structural schema cannot compare quantities); the pods would be refused."""
+    """The API server would refuse every agent pod (a CEL rule in the CRD says the same)."""
     (error,) = api.validate(workload(resources={"requests": {"memory": "2Gi"}, "limits": {"memory": "1500Mi"}}))
     assert error == "spec.resources.requests.memory: 2Gi is more than spec.resources.limits.memory (1500Mi)"
     assert api.validate(workload(resources={"requests": {"cpu": "500m"}, "limits": {"cpu": 1}})) == []
@@ -171,6 +135,24 @@ def test_requests_may_not_exceed_limits() -> None:
 def test_quantities_are_read_as_kubernetes_does(text: str, value: str) -> None:
     assert api.quantity(text) == Decimal(value)
     assert api.quantity("lots") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("-1Gi", "is out of range (1 to 16Ti)"),
+        ("1e400", "is out of range (1 to 16Ti)"),  # capped at int64 as Kubernetes caps it, then too big
+        ("500m", "is out of range (1 to 16Ti)"),  # half a byte
+        ("1e99999999999999999999", "is not a Kubernetes quantity"),
+        ("1Gi ", "is not a Kubernetes quantity"),
+        (1.0, "is not a Kubernetes quantity"),
+        (True, "is not a Kubernetes quantity"),
+    ],
+)
+def test_memory_is_bounded(value: Any, problem: str) -> None:
+    """No negative, absurd or sub-unit amount reaches the Workflow's pod spec patch."""
+    assert quantities.out_of_bounds("memory", value) == problem
+    assert quantities.out_of_bounds("memory", "1Gi") is None
 
 
 def test_single_braces_are_fine_in_the_objective() -> None:
@@ -205,3 +187,45 @@ def test_defaults_in_python_match_the_crd_defaults() -> None:
         "autoApproveThreshold": 0.95,
         "timeouts": {"executionSeconds": 7200, "approvalSeconds": 3600},
     }
+
+
+def test_messages_are_short_whatever_the_value() -> None:
+    """A status condition is at most 32 KiB: a message shows an excerpt, not the value."""
+    errors = api.validate(workload(targetUrls=["x" * 100_000], objective={"x" * 100_000: 1}))
+    assert {e.split(": ", 1)[0] for e in errors} == {"spec.targetUrls[0]", "spec.objective"}
+    assert all(len(e) < 500 for e in errors), [len(e) for e in errors]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ("a string", "metadata: 'a string' is not an object"),
+        (None, "metadata: None is not an object"),
+        ([], "metadata: [] is not an object"),
+        ({"name": "demo", "annotations": ["approved"]}, "metadata.annotations: ['approved'] is not a map of strings"),
+        ({"name": "demo", "labels": {"a": 1}}, "metadata.labels: {'a': 1} is not a map of strings"),
+        ({"name": "demo", "generation": "abc"}, "metadata.generation: 'abc' is not an integer"),
+        ({"name": 5}, "metadata.name: 5 is not a string"),
+        (
+            {"name": "demo", "annotations": {"a\udc00": "b"}},
+            "metadata.annotations: contains a lone surrogate (U+DC00), not Unicode text",
+        ),
+    ],
+)
+def test_malformed_metadata_is_named(metadata: Any, message: str) -> None:
+    """Shapes the API server guarantees, checked where the operator reads them."""
+    obj = {**workload(), "metadata": metadata}
+    assert message in api.validate(obj)
+
+
+def test_a_status_keeps_only_fields_of_its_schema_shape() -> None:
+    status = {
+        "phase": ["Running"],
+        "conditions": 5,
+        "decisions": [{"stage": "admission", "allowed": True, "time": "2026-11-26T10:00:00Z"}],
+        "argoWorkflow": "demo",
+        "message": "kept",
+        "invented": 1,
+    }
+    assert api.readable_status(status) == {"decisions": status["decisions"], "message": "kept"}
+    assert api.readable_status("garbage") == {}

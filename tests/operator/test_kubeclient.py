@@ -36,7 +36,7 @@ def client_for(cluster: Cluster, **config: object) -> Client:
 
 
 async def test_429_is_retried_after_the_time_the_server_asks_for(cluster: Cluster) -> None:
-    cluster.inject(verb="list", resource="workflowtemplates", status=429, times=2)
+    cluster.inject(verb="list", resource="workflowtemplates", status=429, times=2, retry_after=1)
     client = client_for(cluster)
     try:
         answer = await client.get(TEMPLATES)
@@ -53,7 +53,7 @@ async def test_errors_without_retry_after_raise_with_the_status_body(cluster: Cl
     try:
         with pytest.raises(ApiError) as missing:
             await client.get(TEMPLATES + "/nope")
-        cluster.inject(verb="create", resource="workflowtemplates", status=429, times=None)
+        cluster.inject(verb="create", resource="workflowtemplates", status=429, times=None, retry_after=1)
         with pytest.raises(ApiError) as throttled:
             await client.create(TEMPLATES, {"metadata": {"name": "t"}})
     finally:

@@ -22,11 +22,12 @@ from agentic_operator.reconcile import (
     StopWorkflow,
     reconcile,
 )
+from agentic_operator.timestamps import format_time
 from testkit import argo_sim, factories
 from testkit.factories import workflow, workload
 
-GATE_START = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)  # argo_sim.T0
-NOW = GATE_START + timedelta(minutes=5)
+T0 = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)  # argo_sim.T0: the recorded Workflow was created then
+NOW = T0 + timedelta(minutes=5)
 SETTINGS = factories.SETTINGS
 ALLOW = Decision(True, ("ok",), "opa:test")
 DENY = Decision(False, ("confidence 0.42 < 0.95",), "opa:test")
@@ -50,9 +51,10 @@ def with_status(wl: dict[str, Any], plan: Plan) -> dict[str, Any]:
     return out
 
 
-def admitted(**spec: Any) -> dict[str, Any]:
+def admitted(at: datetime = NOW, **spec: Any) -> dict[str, Any]:
+    """Admitted and its Workflow created ``at`` (the operator's clock)."""
     wl = workload(**spec)
-    return with_status(wl, plan_for(wl, decisions={ADMISSION: ALLOW}, template_exists=True))
+    return with_status(wl, plan_for(wl, now=at, decisions={ADMISSION: ALLOW}, template_exists=True))
 
 
 def running_at_gate(wl: dict[str, Any] | None = None, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -151,12 +153,12 @@ def test_created_workflow_missing_from_the_cache_is_read_fresh_then_declared_del
 def test_running_workflow_is_mirrored() -> None:
     wl = admitted()
     wf = workflow(wl)
-    for _ in range(3):
+    for _ in range(2):  # the scraper ran; the extractors run
         wf = argo_sim.advance(wf) or wf
     wf["metadata"]["uid"] = "wf-uid"
     plan = plan_for(wl, wf)
     s = plan.status
-    assert (s["phase"], s["argoPhase"], s["suspended"], s["progress"]) == ("Running", "Running", False, "0/1")
+    assert (s["phase"], s["argoPhase"], s["suspended"], s["progress"]) == ("Running", "Running", False, "1/3")
     assert s["currentStep"] == "dom-extractor, screenshot-extractor"
     assert s["argoWorkflow"] == {"name": "demo", "namespace": "team-a", "uid": "wf-uid"}
     assert s["startedAt"] == argo_sim.T0
@@ -178,7 +180,7 @@ def test_workflow_succeeded() -> None:
     plan = plan_for(wl, wf)
     assert plan.status["phase"] == "Succeeded" and plan.status["argoPhase"] == "Succeeded"
     assert cond(plan, "Ready") == ("True", "Succeeded")
-    assert plan.status["finishedAt"] == argo_sim.T0  # Argo's own finish time
+    assert plan.status["finishedAt"] == wf["status"]["finishedAt"]  # Argo's own finish time
     assert "synthesis/report" in plan.status["workflowArtifacts"]
 
 
@@ -190,7 +192,10 @@ def test_workflow_failed_or_error_is_failed(argo_phase: str) -> None:
     plan = plan_for(wl, wf)
     assert plan.status["phase"] == "Failed" and plan.status["argoPhase"] == argo_phase
     assert cond(plan, "Ready") == ("False", "Failed")
-    assert "failed" in plan.status["message"]
+    # Argo's Workflow carries no message when a step failed: the failed step's says why
+    assert plan.status["message"] == (
+        f"Workflow {argo_phase}: scraper: main: Error (exit code 1); retryStrategy.expression evaluated to false"
+    )
 
 
 def test_someone_elses_workflow_is_a_clear_failure() -> None:
@@ -219,8 +224,8 @@ def test_gate_reached_asks_the_gate_policy_with_step_outputs() -> None:
     query = plan.needs[GATE]
     assert query["threshold"] == 0.95
     assert query["outputs"]["dom-extractor"] == {"confidence": "0.42", "elements": "9"}
-    assert query["outputs"]["scraper"] == {"pages-fetched": "2", "pages-failed": "0"}
-    assert query["progress"] == {"progress": "0/1", "total": 4, "succeeded": 3, "failed": 0}
+    assert query["outputs"]["scraper"] == {"pages-fetched": "1", "pages-failed": "0"}
+    assert query["progress"] == {"progress": "3/4", "total": 4, "succeeded": 3, "failed": 0}
     assert query["settings"]["namespace"] == "team-a" and query["workload"]["metadata"]["name"] == "demo"
     assert plan.status["suspended"] is True and plan.status["currentStep"] == "approval-gate"
 
@@ -236,7 +241,8 @@ def test_gate_allowed_resumes_with_the_decision_in_supplied_outputs() -> None:
     assert cond(plan, "Approved") == ("True", "PolicyApproved")
     assert plan.status["phase"] == "Running"
     assert [d["stage"] for d in plan.status["decisions"]] == ["admission", "gate"]
-    assert plan.gate_wait == 300.0
+    assert plan.gate_wait == 0.0  # decided when first seen
+    assert plan.status["gateReachedAt"] == "2026-11-26T10:05:00Z"
 
 
 def test_gate_denied_waits_for_a_human_until_the_approval_timeout() -> None:
@@ -246,7 +252,7 @@ def test_gate_denied_waits_for_a_human_until_the_approval_timeout() -> None:
     assert cond(plan, "Approved") == ("Unknown", "AwaitingHuman")
     assert "confidence 0.42 < 0.95" in plan.status["message"]
     assert f"annotate aw demo {api.APPROVAL}=approved" in plan.status["message"]
-    assert plan.requeue_after == 3600 - 300
+    assert plan.requeue_after == 3600  # approvalSeconds from when the operator saw the gate
 
 
 def test_awaiting_approval_does_not_ask_the_policy_again() -> None:
@@ -286,7 +292,8 @@ def test_human_rejection_stops_the_workflow() -> None:
 
 def test_approval_timeout_rejects_and_stops() -> None:
     wl, wf = awaiting()
-    plan = plan_for(wl, wf, now=GATE_START + timedelta(seconds=3600))
+    assert plan_for(wl, wf, now=NOW + timedelta(seconds=3599)).status["phase"] == "AwaitingApproval"
+    plan = plan_for(wl, wf, now=NOW + timedelta(seconds=3600))
     assert plan.actions == (StopWorkflow("team-a", "demo"),)
     assert plan.status["phase"] == "Rejected" and cond(plan, "Approved") == ("False", "ApprovalTimeout")
     assert plan.status["decisions"][-1]["stage"] == "timeout"
@@ -297,15 +304,16 @@ def test_gate_policy_unavailable_awaits_with_backoff_and_times_out() -> None:
     plan = plan_for(wl, wf, decisions={GATE: DOWN})
     assert plan.status["phase"] == "AwaitingApproval" and plan.backoff and not plan.actions
     assert cond(plan, "Approved") == ("Unknown", "PolicyUnavailable")
-    late = plan_for(wl, wf, now=GATE_START + timedelta(hours=2), decisions={GATE: DOWN})
+    late = plan_for(with_status(wl, plan), wf, now=NOW + timedelta(hours=1), decisions={GATE: DOWN})
     assert late.status["phase"] == "Rejected" and late.actions == (StopWorkflow("team-a", "demo"),)
 
 
 def test_policy_approval_past_the_timeout_still_approves() -> None:
     """The timeout bounds the wait for a human, not a policy that answers yes."""
     wl, wf = running_at_gate()
-    plan = plan_for(wl, wf, now=GATE_START + timedelta(hours=2), decisions={GATE: ALLOW})
-    assert isinstance(plan.actions[0], ResumeGate)
+    wl = with_status(wl, plan_for(wl, wf, decisions={GATE: DOWN}))  # gate seen at NOW, policy down
+    plan = plan_for(wl, wf, now=NOW + timedelta(hours=2), decisions={GATE: ALLOW})
+    assert isinstance(plan.actions[0], ResumeGate) and plan.gate_wait == 7200.0
 
 
 def test_a_recorded_approval_is_carried_out_again_after_a_crash() -> None:
@@ -329,16 +337,38 @@ def test_human_approval_given_ahead_applies_at_the_gate_after_the_policy_is_hear
 
 
 def test_the_workflow_deadline_caps_the_approval_wait() -> None:
-    """Argo fails a waiting gate at activeDeadlineSeconds; the operator rejects first."""
-    wl = admitted(timeouts={"executionSeconds": 600, "approvalSeconds": 500})
+    """Argo fails a waiting gate at activeDeadlineSeconds; the operator rejects first,
+    counting from when it created the Workflow (Argo starts it no earlier)."""
+    created = NOW - timedelta(seconds=200)  # the gate was reached 200 s after the Workflow was created
+    wl = admitted(at=created, timeouts={"executionSeconds": 600, "approvalSeconds": 500})
     wl, wf = running_at_gate(wl)
-    wf["status"]["startedAt"] = "2026-11-26T09:56:40Z"  # the run began 200 s before the gate
     denied = plan_for(wl, wf, decisions={GATE: DENY})
-    assert denied.requeue_after == (600 - 30 - 200) - 300  # Argo's deadline - margin, not the gate's 500 s
+    assert denied.requeue_after == 600 - 30 - 200  # the deadline - margin, not the gate's 500 s
     wl = with_status(wl, denied)
-    plan = plan_for(wl, wf, now=GATE_START + timedelta(seconds=370))
+    assert plan_for(wl, wf, now=created + timedelta(seconds=569)).status["phase"] == "AwaitingApproval"
+    plan = plan_for(wl, wf, now=created + timedelta(seconds=570))
     assert plan.status["phase"] == "Rejected" and plan.actions == (StopWorkflow("team-a", "demo"),)
     assert "timeouts.executionSeconds" in plan.status["message"]
+
+
+@pytest.mark.parametrize("skew", [-45, 45, None])
+def test_the_approval_deadline_runs_on_the_operators_clock_alone(skew: int | None) -> None:
+    """Argo's controller clock 45 s off (either way), or a gate node with no startedAt:
+    approvalSeconds 30 neither rejects on first sight nor waits forever; a restarted
+    operator reads the time it first saw the gate from the status."""
+    wl = admitted(timeouts={"executionSeconds": 600, "approvalSeconds": 30})
+    wl, wf = running_at_gate(wl)
+    gate = next(n for n in argo.nodes_of(wf).values() if n["displayName"] == pipeline.STEP_GATE)
+    if skew is None:
+        del gate["startedAt"]
+    else:
+        gate["startedAt"] = format_time(NOW + timedelta(seconds=skew))
+    first = plan_for(wl, wf, decisions={GATE: DENY})
+    assert first.status["phase"] == "AwaitingApproval" and first.requeue_after == 30
+    wl = with_status(wl, first)
+    assert plan_for(wl, wf, now=NOW + timedelta(seconds=29)).status["phase"] == "AwaitingApproval"
+    late = plan_for(wl, wf, now=NOW + timedelta(seconds=30))
+    assert late.status["phase"] == "Rejected" and cond(late, "Approved") == ("False", "ApprovalTimeout")
 
 
 def test_a_resume_whose_status_write_was_lost_is_recorded_from_the_gate() -> None:

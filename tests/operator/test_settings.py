@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,15 @@ def test_bad_settings_exit_with_a_message_not_a_traceback() -> None:
         [sys.executable, "-m", "agentic_operator", "--http-port", "0"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2 and "AGENTIC_HTTP_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_credentials_exit_with_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Neither a pod's service account nor a kubeconfig: say so in one line (a traceback was 36)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBERNETES_", "AGENTIC_"))}
+    env |= {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}
+    env |= settings.environment({"default_agent_image": "agent:1.0.0", "default_bucket": "bucket"})
+    result = subprocess.run(
+        [sys.executable, "-m", "agentic_operator"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and not result.stdout, result
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("agentic-operator: no Kubernetes credentials")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agentic_operator import argo
@@ -53,7 +55,7 @@ def test_auto_approved_gate_is_resumed_and_recorded(world: World) -> None:
     assert not argo.workflow_status(wf).suspended
     assert world.status()["phase"] == "Running"
     assert [d["stage"] for d in world.status()["decisions"]] == ["admission", "gate"]
-    assert world.metrics.gate_wait._sum.get() == 300.0
+    assert world.metrics.gate_wait._sum.get() == 0.0  # approved when first seen
 
 
 def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
@@ -62,7 +64,7 @@ def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
     world.reconcile(KEY)
     world.argo_runs()
     outcome = world.reconcile(KEY)
-    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3300.0
+    assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3600.0
     assert "replace" not in world.api.writes()
 
 
@@ -158,6 +160,27 @@ def test_a_stale_cached_workflow_is_read_fresh_and_forgotten(world: World) -> No
     assert argo.is_owned_by(world.worker.workflows.get(KEY) or {}, workload())
 
 
+def test_a_human_approval_of_a_workflow_gone_from_the_api_ends_the_workload_once() -> None:
+    """The gate's Workflow is deleted and its DELETED event lost (a re-list after 410): the
+    cache still shows it waiting. A human approves; the resume reads it fresh, finds it gone,
+    and the workload fails saying so, instead of raising WorkflowNotFoundError forever."""
+    world = World(StubPolicy({ADMISSION: ALLOW, GATE: Decision(False, ("low confidence",), "stub")}))
+    world.submit(workload())
+    world.reconcile(KEY)
+    world.argo_runs()
+    world.reconcile(KEY)
+    assert world.status()["phase"] == "AwaitingApproval"
+    del world.api.objects[("workflows", "team-a", "demo")]  # the cache keeps it
+    approved = workload(annotations={"agentic.dev/approval": "approved", "agentic.dev/approval-by": "alice"})
+    world.submit({**approved, "status": world.status()})
+    world.reconcile(KEY)
+    assert world.status()["phase"] == "Failed" and "was deleted" in world.status()["message"]
+    assert world.worker.workflows.get(KEY) is None
+    writes = world.api.writes()
+    world.reconcile(KEY)
+    assert world.api.writes() == writes  # settled: nothing more to do
+
+
 def test_a_workload_gone_from_the_api_is_dropped_from_the_cache(world: World) -> None:
     world.submit(workload())
     del world.api.objects[("agentworkloads", "team-a", "demo")]  # deleted; the event was missed
@@ -194,3 +217,65 @@ def test_progress_is_held_per_workload_and_phase_transitions_are_written_at_once
     assert world.status()["phase"] == "Succeeded" and world.api.writes().count("patch-status") == 4
     assert [d["stage"] for d in world.status()["decisions"]] == ["admission", "gate"]
     assert world.events.reasons() == ["Pending", "Running", "Succeeded"]
+
+
+# --- input that cannot be parsed -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (
+            {"spec": {"targetUrls": ["https://example.com/"], "objective": "o", "resources": {"requests": "lots"}}},
+            "spec.resources.requests",
+        ),
+        ({"metadata": {"annotations": ["approved"]}}, "metadata.annotations"),
+        ({"metadata": {"generation": "abc"}}, "metadata.generation"),
+        (
+            {"spec": {"targetUrls": ["https://example.com/"], "objective": "o", "autoApproveThreshold": float("nan")}},
+            "spec.autoApproveThreshold",
+        ),
+    ],
+)
+def test_a_workload_that_cannot_be_parsed_gets_one_status_write_naming_the_field(
+    world: World, change: dict[str, Any], field: str
+) -> None:
+    """Rejected with the field named, then left alone: no retry, no second write, no Workflow."""
+    wl = workload()
+    for key, value in change.items():
+        wl[key] = {**wl[key], **value} if key == "metadata" else value
+    world.submit(wl)
+    outcome = world.reconcile(KEY)
+    assert not outcome.backoff and outcome.requeue_after is None
+    assert world.api.writes() == ["patch-status"] and ("workflows", "team-a", "demo") not in world.api.objects
+    admitted = st.condition(world.status(), "Admitted") or {}
+    assert admitted.get("reason") == "InvalidSpec" and field in admitted["message"]
+    assert world.events.reasons() == ["Rejected"]
+    world.reconcile(KEY)
+    assert world.api.writes() == ["patch-status"] and world.events.reasons() == ["Rejected"]
+
+
+def test_a_status_of_another_shape_is_rewritten_by_the_next_write(world: World) -> None:
+    world.submit(workload(status={"conditions": 5, "phase": ["Running"], "argoWorkflow": "demo"}))
+    world.reconcile(KEY)
+    status = world.status()
+    assert status["phase"] == "Pending" and isinstance(status["conditions"], list) and "argoWorkflow" in status
+
+
+def test_a_bug_in_the_core_is_reported_on_the_workload_and_retried_with_backoff(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard: not a key retried forever in silence, and one Event however often it fails."""
+
+    def broken(*_: Any) -> dict[str, Any]:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(argo, "build_workflow", broken)
+    world.submit(workload())
+    outcome = world.reconcile(KEY)
+    assert outcome.backoff
+    ready = st.condition(world.status(), "Ready") or {}
+    assert ready.get("reason") == "ReconcileError" and "KeyError: 'a bug'" in ready["message"]
+    writes = world.api.writes()
+    assert world.reconcile(KEY).backoff and world.api.writes() == writes
+    assert world.events.reasons() == ["ReconcileError"]
