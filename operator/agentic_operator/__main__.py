@@ -98,13 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agentic_operator import runtime
     from agentic_operator.kubeclient import ConfigError
 
-    configure_logging(settings.log_format, verbose)
-    logging.getLogger(__name__).info("starting with %s", dataclasses.asdict(settings))
     try:
         operator = runtime.build(settings)
     except ConfigError as exc:
         print(f"agentic-operator: no Kubernetes credentials: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format, verbose)
+    logging.getLogger(__name__).info("starting with %s", dataclasses.asdict(settings))
     asyncio.run(operator.run())  # until SIGTERM/SIGINT (the Deployment's terminationGracePeriod applies)
     return 0
 

@@ -22,7 +22,7 @@ Key = tuple[str, str]  # namespace, name
 
 _META = ("name", "namespace", "uid", "resourceVersion", "generation", "labels", "ownerReferences", "deletionTimestamp")
 _STATUS = ("phase", "message", "startedAt", "finishedAt", "progress", "offloadNodeStatusVersion")
-_NODE = ("id", "name", "displayName", "templateName", "startedAt")
+_NODE = ("id", "name", "displayName", "templateName", "templateRef", "startedAt", "finishedAt", "message", "children")
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -62,16 +62,14 @@ def _artifact(artifact: Any) -> dict[str, Any] | None:
         return None
     s3 = artifact.get("s3")
     out: dict[str, Any] = {"name": artifact.get("name")}
-    if isinstance(s3, dict):
-        out["s3"] = {k: s3[k] for k in ("bucket", "key") if k in s3}
+    if isinstance(s3, dict):  # whole: a full location (endpoint, bucket, key) reads differently
+        out["s3"] = s3
     return out
 
 
 def _node(node: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: _intern(node[k]) for k in _NODE if k in node}
     out["type"], out["phase"] = _intern(node.get("type")), _intern(node.get("phase"))
-    if node.get("type") == "Retry" and isinstance(node.get("children"), list):
-        out["children"] = node["children"]  # a Retry node speaks for its attempts
     outputs = node.get("outputs")
     if isinstance(outputs, dict):
         kept: dict[str, Any] = {}
@@ -103,13 +101,29 @@ def compact_workflow(obj: Mapping[str, Any]) -> dict[str, Any]:
     else:
         if nodes:
             out_status["nodes"] = {_intern(i): _node(n) for i, n in nodes.items()}
+    stored = status.get("storedTemplates")
+    if isinstance(stored, dict):  # only where their artifacts are archived
+        out_status["storedTemplates"] = {k: _archive(t) for k, t in stored.items()}
+    stored_spec = status.get("storedWorkflowTemplateSpec")
+    if isinstance(stored_spec, dict) and isinstance(stored_spec.get("templates"), list):
+        out_status["storedWorkflowTemplateSpec"] = {"templates": [_archive(t) for t in stored_spec["templates"]]}
+    out_spec: dict[str, Any] = {k: spec[k] for k in ("suspend", "shutdown") if k in spec}
+    if isinstance(spec.get("templates"), list):
+        out_spec["templates"] = [_archive(t) for t in spec["templates"]]
     return {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
         "metadata": {k: meta[k] for k in _META if k in meta},
-        "spec": {k: spec[k] for k in ("suspend", "shutdown") if k in spec},
+        "spec": out_spec,
         "status": out_status,
     }
+
+
+def _archive(template: Any) -> dict[str, Any]:
+    """A template as far as the operator reads it: its name and archive location."""
+    if not isinstance(template, dict):
+        return {}
+    return {k: template[k] for k in ("name", "archiveLocation") if k in template}
 
 
 def compact_workload(obj: Mapping[str, Any]) -> dict[str, Any]:
