@@ -132,9 +132,9 @@ def _storage_size(value: str) -> str | None:
 
 
 def _replicas(value: int) -> str | None:
-    # kopf runs standalone (no peering): two replicas would both reconcile every workload.
-    # One replica with the Recreate strategy is the only safe count.
-    return None if value == 1 else f"{value} is not allowed: the operator runs exactly 1 replica (kopf standalone)"
+    # No leader election: two replicas would both reconcile every workload. One replica
+    # with the Recreate strategy is the only safe count (sharding: docs/ARCHITECTURE.md).
+    return None if value == 1 else f"{value} is not allowed: the operator runs exactly 1 replica (no leader election)"
 
 
 def _resync(value: int) -> str | None:
@@ -211,7 +211,7 @@ FIELDS: dict[str, Field] = {
     "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
     "minio.rootPassword": Field(str, None, _credential, "MinIO root password (secret; generated if unset).", True),
-    "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (kopf standalone, Recreate)."),
+    "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (no leader election; Recreate)."),
     "operator.image": Field(
         str, None, image_problem, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."
     ),

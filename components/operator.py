@@ -1,11 +1,10 @@
 """Operator: the agentic operator's Deployment with its OPA sidecar, and its RBAC.
 
-- One replica with the ``Recreate`` strategy: kopf runs standalone (no peering), so two
+- One replica with the ``Recreate`` strategy: the operator has no leader election, so two
   pods would both reconcile every workload; Recreate removes the old pod first.
-- RBAC: a Role and RoleBinding in each workload namespace, nothing cluster-wide. kopf is
-  started with explicit namespaces, ``standalone=True`` (no KopfPeering objects) and
-  resource scanning disabled (no CRD or namespace listing); API discovery is open to
-  every authenticated user (``system:discovery``).
+- RBAC: a Role and RoleBinding in each workload namespace, nothing cluster-wide. The
+  operator lists and watches only the namespaces it is given (no CRD, namespace or API
+  discovery requests).
 - Bundled mode (``operator.image`` unset): a pinned Python image; an init container
   ``pip install``s ``operator/requirements.lock`` into an ``emptyDir`` and the main
   container runs the source mounted from a ConfigMap. Image mode: the configured image,
@@ -18,7 +17,6 @@
 - Restricted security context on every container; requests and limits everywhere.
 
 Ref: https://www.openpolicyagent.org/docs/latest/deployments/
-Ref: https://kopf.readthedocs.io/en/stable/scopes/
 """
 
 from __future__ import annotations
@@ -51,8 +49,8 @@ def _rule(group: str, resources: list[str], verbs: list[str]) -> dict[str, Any]:
 def operator_rules() -> list[dict[str, Any]]:
     """What the operator may do in each workload namespace, rule by rule."""
     return [
-        # kopf lists and watches AgentWorkloads. No patch: the operator uses only kopf's
-        # event handlers, which keep no state (annotations, finalizers) on the objects.
+        # The operator's informers list and watch AgentWorkloads. No patch: it keeps no
+        # state (annotations, finalizers) on the objects.
         _rule(api.GROUP, [api.PLURAL], ["get", "list", "watch"]),
         # status is a subresource: phase, conditions, decisions and artifacts are one
         # merge patch there per transition.
@@ -65,8 +63,8 @@ def operator_rules() -> list[dict[str, Any]]:
         _rule(argo_names.GROUP, [argo_names.WORKFLOWS], ["get", "list", "watch", "create", "update", "patch"]),
         # The template must exist before a Workflow names it.
         _rule(argo_names.GROUP, [argo_names.WORKFLOW_TEMPLATES], ["get"]),
-        # Events on AgentWorkloads (the operator's transitions, kopf's own errors): each
-        # is a new Event, never an update of an earlier one.
+        # Events on AgentWorkloads (the operator's transitions): each is a new Event,
+        # never an update of an earlier one.
         _rule("", ["events"], ["create"]),
     ]
 

@@ -1,26 +1,28 @@
-"""An in-memory CustomObjectsApi that behaves like the API server where it matters.
+"""An in-memory Kubernetes API, async and path-based as the operator's client, that behaves
+like the API server where it matters.
 
 resourceVersion increases on every write; create of an existing name answers 409
 AlreadyExists; replace with a stale resourceVersion answers 409 Conflict; reads and writes
-of a missing object answer 404. Errors are the real client's ``ApiException``. Tests can
+of a missing object answer 404. Errors are the operator client's ``ApiError``. Tests can
 queue interference (``before_write``) to play a concurrent writer such as Argo's controller.
+Events (``POST .../events``) are recorded in ``events`` and not counted in ``calls``.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
+from agentic_operator.kubeclient import ApiError
 
 Key = tuple[str, str, str]  # plural, namespace, name
 
 
-def _error(status: int, reason: str, message: str) -> ApiException:
-    body = json.dumps({"kind": "Status", "status": "Failure", "reason": reason, "message": message, "code": status})
-    return ApiException(status=status, reason=reason, body=body)
+def _error(status: int, reason: str, message: str) -> ApiError:
+    return ApiError(
+        status, {"kind": "Status", "status": "Failure", "reason": reason, "message": message, "code": status}
+    )
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -36,12 +38,35 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
-class FakeCustomObjects:
+def _route(url: str) -> tuple[str, str, str | None, str | None]:
+    """plural, namespace, name, subresource of an object or collection path."""
+    parts = url.strip("/").split("/")
+    rest = parts[2:] if parts[0] == "api" else parts[3:]
+    if rest[0] != "namespaces" or len(rest) < 3:
+        raise ValueError(f"not a namespaced resource path: {url}")
+    namespace, plural, tail = rest[1], rest[2], rest[3:]
+    return plural, namespace, tail[0] if tail else None, "/".join(tail[1:]) or None
+
+
+class FakeEvents:
+    """Posted Events, in order."""
+
     def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+
+    def reasons(self) -> list[str]:
+        return [e["reason"] for e in self.posted]
+
+
+class FakeApi:
+    """The operator client's ``get``/``create``/``replace``/``patch`` over a dict of objects."""
+
+    def __init__(self, events: FakeEvents | None = None) -> None:
         self.objects: dict[Key, dict[str, Any]] = {}
         self.calls: list[tuple[str, Key]] = []
-        self.before_write: list[Callable[[FakeCustomObjects], None]] = []
-        self.failures: list[tuple[str, ApiException]] = []  # (verb, error), in order
+        self.before_write: list[Callable[[FakeApi], None]] = []
+        self.failures: list[tuple[str, ApiError]] = []  # (verb, error), in order
+        self.events = events or FakeEvents()
         self._rv = 0
 
     # -- helpers for tests
@@ -75,27 +100,27 @@ class FakeCustomObjects:
             raise _error(404, "NotFound", f"{key[0]} {key[2]!r} not found")
         return self.objects[key]
 
-    # -- the CustomObjectsApi surface
-    def get_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, **_: Any
-    ) -> dict[str, Any]:
-        key = (plural, namespace, name)
+    # -- the client's surface
+    async def get(self, url: str, *, query: Mapping[str, str] | None = None) -> dict[str, Any]:
+        plural, namespace, name, _ = _route(url)
+        key = (plural, namespace, str(name))
         self._enter("get", key)
         return copy.deepcopy(self._existing(key))
 
-    def create_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, body: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
+    async def create(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        plural, namespace, _, _ = _route(url)
+        if plural == "events":
+            self.events.posted.append(dict(body))
+            return dict(body)
         key = (plural, namespace, body["metadata"]["name"])
         self._enter("create", key)
         if key in self.objects:
             raise _error(409, "AlreadyExists", f"{plural} {key[2]!r} already exists")
-        return self.put(plural, body)
+        return self.put(plural, dict(body))
 
-    def replace_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, body: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
-        key = (plural, namespace, name)
+    async def replace(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        plural, namespace, name, _ = _route(url)
+        key = (plural, namespace, str(name))
         self._enter("replace", key)
         current = self._existing(key)
         if body.get("metadata", {}).get("resourceVersion") != current["metadata"]["resourceVersion"]:
@@ -104,36 +129,16 @@ class FakeCustomObjects:
                 "Conflict",
                 "the object has been modified; please apply your changes to the latest version and try again",
             )
-        return self.put(plural, body)
+        return self.put(plural, dict(body))
 
-    def patch_namespaced_custom_object_status(
-        self, group: str, version: str, namespace: str, plural: str, name: str, body: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
-        """The status subresource: only ``status`` changes, whatever else the patch holds."""
-        key = (plural, namespace, name)
-        self._enter("patch-status", key)
-        current = self._existing(key)
-        return self.put(
-            plural, {**current, "status": merge_patch(current.get("status") or {}, body.get("status") or {})}
-        )
-
-    def patch_namespaced_custom_object(
-        self, group: str, version: str, namespace: str, plural: str, name: str, body: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
-        key = (plural, namespace, name)
+    async def patch(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A merge patch; on ``/status`` only ``status`` changes, whatever else the patch holds."""
+        plural, namespace, name, subresource = _route(url)
+        key = (plural, namespace, str(name))
+        if subresource == "status":
+            self._enter("patch-status", key)
+            current = self._existing(key)
+            status = merge_patch(current.get("status") or {}, body.get("status") or {})
+            return self.put(plural, {**current, "status": status})
         self._enter("patch", key)
         return self.put(plural, merge_patch(self._existing(key), body))
-
-
-class FakeEvents:
-    """CoreV1Api.create_namespaced_event, recording what was posted."""
-
-    def __init__(self) -> None:
-        self.posted: list[dict[str, Any]] = []
-
-    def create_namespaced_event(self, namespace: str, body: dict[str, Any], **_: Any) -> dict[str, Any]:
-        self.posted.append(body)
-        return body
-
-    def reasons(self) -> list[str]:
-        return [e["reason"] for e in self.posted]

@@ -5,19 +5,21 @@ Shared by the worker tests and the lifecycle benchmark (bench/lifecycle.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from kubernetes.client.exceptions import ApiException
-
+from agentic_operator.cache import Key, Store
 from agentic_operator.decision import Decision
 from agentic_operator.kube import Kube
 from agentic_operator.metrics import Metrics
-from agentic_operator.worker import Store, Worker
+from agentic_operator.worker import Outcome, Worker
 from agentic_operator.workflows import WorkflowManager
 from testkit import argo_sim, factories
-from testkit.fake_k8s import FakeCustomObjects, FakeEvents
+from testkit.fake_k8s import FakeApi
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
 
@@ -37,12 +39,19 @@ class StubPolicy:
         return answer
 
 
+async def _no_sleep(_: float) -> None:
+    return None
+
+
 class World:
-    def __init__(self, policy: StubPolicy) -> None:
-        self.api = FakeCustomObjects()
-        self.events = FakeEvents()
+    def __init__(self, policy: StubPolicy, *, coalesce_seconds: float = 0.0) -> None:
+        self.api = FakeApi()
+        self.events = self.api.events
         self.policy = policy
         self.metrics = Metrics()
+        self.coalesce_seconds = coalesce_seconds
+        self.monotonic = 0.0  # the worker's clock for held status writes, moved by tests
+        self._loop = asyncio.new_event_loop()
         self.api.put("workflowtemplates", {"metadata": {"name": "visual-analysis-template", "namespace": "team-a"}})
         self.worker = self.fresh_worker()
 
@@ -54,13 +63,26 @@ class World:
         return Worker(
             workloads=workloads,
             workflows=workflows,
-            manager=WorkflowManager(self.api, ApiException, sleep=lambda _: None),
-            kube=Kube(self.api, self.events, ApiException),
+            manager=WorkflowManager(self.api, sleep=_no_sleep),
+            kube=Kube(self.api),
             policy=self.policy,
             settings=factories.SETTINGS,
             metrics=self.metrics,
             clock=lambda: NOW,
+            coalesce_seconds=self.coalesce_seconds,
+            monotonic=lambda: self.monotonic,
         )
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run one of the (async) worker's calls to the end, on the world's own loop."""
+        return self._loop.run_until_complete(coroutine)
+
+    def reconcile(self, key: Key = ("team-a", "demo"), worker: Worker | None = None) -> Outcome:
+        """One reconcile, and the Events it posts."""
+        worker = worker or self.worker
+        outcome = self.run(worker.reconcile(key))
+        self.run(worker.settle())
+        return outcome
 
     def submit(self, wl: dict[str, Any]) -> None:
         self.worker.workloads.put(self.api.put("agentworkloads", wl))
@@ -69,6 +91,14 @@ class World:
         """Argo's controller advances the Workflow as far as it can; the watch delivers it."""
         wf = self.api.objects[("workflows", "team-a", name)]
         self.worker.workflows.put(self.api.put("workflows", argo_sim.run_until_gate(wf, **kwargs)))
+
+    def argo_step(self, name: str = "demo", **kwargs: Any) -> bool:
+        """One pass of Argo's controller (False when it must wait); the watch delivers it."""
+        wf = self.api.objects[("workflows", "team-a", name)]
+        nxt = argo_sim.advance(wf, **kwargs)
+        if nxt is not None:
+            self.worker.workflows.put(self.api.put("workflows", nxt))
+        return nxt is not None
 
     def status(self, name: str = "demo") -> dict[str, Any]:
         return dict(self.api.objects[("agentworkloads", "team-a", name)].get("status") or {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -42,9 +43,6 @@ Environment (each has the flag of its name, e.g. AGENTIC_HTTP_PORT is --http-por
 """
 
 
-CREDENTIALS = "in a pod its service account, elsewhere the current context of $KUBECONFIG or ~/.kube/config"
-
-
 def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> tuple[Settings, bool]:
     """Settings (environment, overridden by flags) and whether to log verbosely."""
     parser = argparse.ArgumentParser(
@@ -57,11 +55,37 @@ def parse_args(argv: Sequence[str] | None, env: dict[str, str]) -> tuple[Setting
             parser.add_argument(setting.flag, action="append", dest=setting.name, help=f"{setting.doc} (repeatable)")
         else:
             parser.add_argument(setting.flag, dest=setting.name, help=setting.doc)
-    parser.add_argument("--verbose", action="store_true", help="debug logging (kopf's included)")
+    parser.add_argument("--verbose", action="store_true", help="debug logging")
     args = vars(parser.parse_args(argv))
     verbose = args.pop("verbose")
     flags = settings.environment({name: value for name, value in args.items() if value is not None})
     return Settings.from_env({**env, **flags}), verbose
+
+
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def configure_logging(log_format: str, verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        _JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,22 +95,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agentic-operator: {exc}", file=sys.stderr)
         return 2
 
-    import kopf
-    from kubernetes.config import ConfigException
-
     from agentic_operator import runtime
+    from agentic_operator.kubeclient import ConfigError
 
-    kopf.configure(
-        verbose=verbose, log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
-    )
     try:
-        built = runtime.build(settings)
-    except ConfigException as exc:
-        print(f"agentic-operator: no Kubernetes credentials: {exc} ({CREDENTIALS})", file=sys.stderr)
+        operator = runtime.build(settings)
+    except ConfigError as exc:
+        print(f"agentic-operator: no Kubernetes credentials: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format, verbose)
     logging.getLogger(__name__).info("starting with %s", dataclasses.asdict(settings))
-    # kopf stops on SIGINT/SIGTERM itself (the Deployment's terminationGracePeriod applies).
-    asyncio.run(runtime.run(built))
+    asyncio.run(operator.run())  # until SIGTERM/SIGINT (the Deployment's terminationGracePeriod applies)
     return 0
 
 

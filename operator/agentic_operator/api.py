@@ -15,6 +15,7 @@ Ref: https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -531,9 +532,41 @@ class WorkloadSpec:
     defaulted: Mapping[str, Any]
 
 
+_VALIDATED: dict[tuple[str, str, str, int], tuple[str, tuple[str, ...]]] = {}
+_VALIDATED_MAX = 100_000  # entries (a few hundred bytes each); past that the memo starts over
+
+
+def _validated(obj: Mapping[str, Any]) -> list[str]:
+    """:func:`validate`, remembered per object and generation.
+
+    A reconcile runs for every Argo step and every resync, but the spec changes only with
+    ``metadata.generation`` (the API server bumps it on every spec change), and jsonschema
+    was 7% of the operator's CPU. The remembered spec is compared too (as JSON text, so
+    ``1``, ``1.0`` and ``true`` differ), so an object without a real generation (a test's,
+    or a hand-made one) is never mistaken for another.
+    """
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    uid, generation = (meta.get("uid"), meta.get("generation")) if isinstance(meta, Mapping) else (None, None)
+    if not isinstance(uid, str) or not uid or not isinstance(generation, int) or isinstance(generation, bool):
+        return validate(obj)
+    key = (str(meta.get("namespace", "")), str(meta.get("name", "")), uid, generation)  # type: ignore[union-attr]
+    try:  # the spec as JSON: Python's == holds 1 == 1.0 == True, the schema does not
+        spec = json.dumps(obj.get("spec"), sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError):
+        return validate(obj)
+    seen = _VALIDATED.get(key)
+    if seen is not None and seen[0] == spec:
+        return list(seen[1])
+    errors = validate(obj)
+    if len(_VALIDATED) >= _VALIDATED_MAX:
+        _VALIDATED.clear()
+    _VALIDATED[key] = (spec, tuple(errors))
+    return errors
+
+
 def parse(obj: Mapping[str, Any]) -> WorkloadSpec:
     """The typed spec of an AgentWorkload, or :class:`InvalidWorkload` naming each field."""
-    errors = validate(obj)
+    errors = _validated(obj)
     if errors:
         raise InvalidWorkload(errors)
     spec = apply_defaults(obj["spec"])

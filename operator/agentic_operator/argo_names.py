@@ -1,7 +1,7 @@
 """Argo Workflows' API coordinates and the labels the operator puts on its Workflows.
 
 Names only, no behaviour: the Pulumi components (RBAC rules, the WorkflowTemplate) and
-the kopf adapter import them without importing :mod:`agentic_operator.argo`.
+the runtime import them without importing :mod:`agentic_operator.argo`.
 Ref: https://argo-workflows.readthedocs.io/en/latest/fields/
 """
 

@@ -53,7 +53,23 @@ class Metrics:
             buckets=(1, 10, 60, 300, 900, 1800, 3600, 7200, 21600, 86400),
             registry=self.registry,
         )
+        self.api_requests = Counter(
+            "agentic_api_requests",
+            "Kubernetes API requests by method (WATCH for watch streams) and HTTP status",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        self.gc_pause = Histogram(
+            "agentic_gc_pause_seconds",
+            "Garbage-collection pauses by generation",
+            ["generation"],
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+            registry=self.registry,
+        )
         self.registry.register(_PhaseCollector(workloads))
+
+    def api_response(self, method: str, status: int) -> None:
+        self.api_requests.labels(method, str(status)).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

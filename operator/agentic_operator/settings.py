@@ -44,7 +44,9 @@ class Settings:
     api_timeout_seconds: float = 10.0
     # Safety net only: reconciles are driven by watch events.
     resync_seconds: float = 300.0
-    workers: int = 4
+    # Status writes that change no phase (Argo's progress) wait this long, per workload.
+    status_coalesce_seconds: float = 10.0
+    workers: int = 32
     http_port: int = 8080
     log_format: str = "json"
 
@@ -93,6 +95,16 @@ def _positive(raw: str) -> float:
         raise ValueError(f"{raw!r} is not a valid float") from None
     if not value > 0:
         raise ValueError("must be positive")
+    return value
+
+
+def _non_negative(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a valid float") from None
+    if not value >= 0:
+        raise ValueError("must not be negative")
     return value
 
 
@@ -154,6 +166,11 @@ TABLE: tuple[Setting, ...] = (
     Setting("default_agent_image", _text, "the platform's agent image, for workloads without spec.agentImage"),
     Setting("default_bucket", _text, "the platform's artifact bucket, for workloads without spec.minioBucket"),
     Setting("resync_seconds", _positive, "safety-net resync interval"),
+    Setting(
+        "status_coalesce_seconds",
+        _non_negative,
+        "how long a status change without a phase transition (progress) may wait to be written (0: never)",
+    ),
     Setting("workers", _integer(1, 64, "not between 1 and 64"), "concurrent reconciles (1 to 64)"),
     Setting("http_port", _integer(1, 65535, "not a port"), "port of /healthz, /readyz and /metrics"),
     Setting("log_format", _log_format, "log lines as json or text"),

@@ -7,13 +7,14 @@ Conflict with a fresh read, stop is a merge patch of ``spec.shutdown``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from agentic_operator import argo
 from agentic_operator.argo_names import GROUP, VERSION, WORKFLOW_TEMPLATES, WORKFLOWS
+from agentic_operator.kubeclient import ApiError, Requests, path
 
 log = logging.getLogger(__name__)
 
@@ -36,65 +37,51 @@ class WorkflowNotFoundError(argo.ArgoError):
     """The Workflow to act on does not exist (any more)."""
 
 
-def _status(exc: BaseException) -> int | None:
-    return getattr(exc, "status", None)
+def _url(namespace: str, name: str | None = None, plural: str = WORKFLOWS) -> str:
+    return path(GROUP, VERSION, plural, namespace, name)
 
 
 class WorkflowManager:
-    """Create, read, resume and stop Workflows through a CustomObjectsApi (``objects``).
-
-    ``api_exception`` is the exception class the client raises (``kubernetes.client.
-    exceptions.ApiException``); passing it keeps this module free of the client import so
-    tests can use any fake that raises something with ``status`` and ``body``.
-    """
+    """Create, read, resume and stop Workflows through the operator's API client."""
 
     def __init__(
         self,
-        objects: Any,
-        api_exception: type[Exception],
+        client: Requests,
         *,
         conflict_retries: int = 5,
         backoff: Callable[[int], float] = lambda attempt: 0.01 * attempt,
-        sleep: Callable[[float], None] = time.sleep,
-        request_timeout: float = 10.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._objects = objects
-        self._api_exception = api_exception
+        self._client = client
         self._retries = conflict_retries
         self._backoff = backoff
         self._sleep = sleep
-        self._timeout = request_timeout
 
-    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The Workflow, or None when it does not exist."""
         try:
-            obj = self._objects.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, WORKFLOWS, name, _request_timeout=self._timeout
-            )
-        except self._api_exception as exc:
-            if _status(exc) == 404:
+            return dict(await self._client.get(_url(namespace, name)))
+        except ApiError as exc:
+            if exc.status == 404:
                 return None
             raise
-        return dict(obj)
 
-    def check_template(self, namespace: str, name: str) -> None:
+    async def check_template(self, namespace: str, name: str) -> None:
         """Raise :class:`TemplateNotFoundError` unless the WorkflowTemplate exists there.
 
         A Workflow's ``workflowTemplateRef`` (without ``clusterScope``) resolves in the
         Workflow's own namespace.
         """
         try:
-            self._objects.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, WORKFLOW_TEMPLATES, name, _request_timeout=self._timeout
-            )
-        except self._api_exception as exc:
-            if _status(exc) == 404:
+            await self._client.get(_url(namespace, name, WORKFLOW_TEMPLATES))
+        except ApiError as exc:
+            if exc.status == 404:
                 raise TemplateNotFoundError(
                     f"WorkflowTemplate {name!r} not found in namespace {namespace!r} (spec.workflowTemplateRef.name)"
                 ) from None
             raise
 
-    def create(self, workload: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(self, workload: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
         """Create the workload's Workflow (``body``, from the reconcile core), or return the one it has.
 
         AlreadyExists is success when the existing Workflow's controller reference is this
@@ -102,15 +89,11 @@ class WorkflowManager:
         """
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         try:
-            return dict(
-                self._objects.create_namespaced_custom_object(
-                    GROUP, VERSION, namespace, WORKFLOWS, dict(body), _request_timeout=self._timeout
-                )
-            )
-        except self._api_exception as exc:
-            if _status(exc) != 409:
+            return dict(await self._client.create(_url(namespace), body))
+        except ApiError as exc:
+            if exc.status != 409:
                 raise
-        existing = self.get(namespace, name)
+        existing = await self.get(namespace, name)
         if existing is None:  # deleted between our create and get: let the caller retry
             raise WorkflowConflictError(f"Workflow {namespace}/{name} was deleted while being created", transient=True)
         if argo.is_owned_by(existing, workload):
@@ -126,7 +109,7 @@ class WorkflowManager:
             transient=stale,
         )
 
-    def resume(
+    async def resume(
         self,
         namespace: str,
         name: str,
@@ -143,37 +126,29 @@ class WorkflowManager:
         between, so the change is rebuilt on the newer object rather than lost.
         """
         for attempt in range(1, self._retries + 1):
-            workflow = self.get(namespace, name)
+            workflow = await self.get(namespace, name)
             if workflow is None:
                 raise WorkflowNotFoundError(f"Workflow {namespace}/{name} not found")
             if not argo.can_resume(workflow, node_selector):
                 return None
             body = argo.resume(workflow, node_selector=node_selector, outputs=outputs, message=message)
             try:
-                return dict(
-                    self._objects.replace_namespaced_custom_object(
-                        GROUP, VERSION, namespace, WORKFLOWS, name, body, _request_timeout=self._timeout
-                    )
-                )
-            except self._api_exception as exc:
-                if _status(exc) != 409 or attempt == self._retries:
+                return dict(await self._client.replace(_url(namespace, name), body))
+            except ApiError as exc:
+                if exc.status != 409 or attempt == self._retries:
                     raise
                 log.info("resume of %s/%s conflicted (attempt %d); reading again", namespace, name, attempt)
-                self._sleep(self._backoff(attempt))
+                await self._sleep(self._backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def stop(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def stop(self, namespace: str, name: str) -> dict[str, Any] | None:
         """``argo stop``: the patched Workflow, or None when it is gone or done."""
-        workflow = self.get(namespace, name)
+        workflow = await self.get(namespace, name)
         if workflow is None or argo.workflow_status(workflow).completed:
             return None
         try:
-            return dict(
-                self._objects.patch_namespaced_custom_object(
-                    GROUP, VERSION, namespace, WORKFLOWS, name, argo.stop(), _request_timeout=self._timeout
-                )
-            )
-        except self._api_exception as exc:
-            if _status(exc) == 404:
+            return dict(await self._client.patch(_url(namespace, name), argo.stop()))
+        except ApiError as exc:
+            if exc.status == 404:
                 return None
             raise

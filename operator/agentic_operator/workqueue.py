@@ -3,8 +3,12 @@
 The semantics of client-go's rate-limited work queue, which Kubernetes controllers rely on:
 a key is queued at most once however many events name it; a key being processed is never
 handed to a second worker, and if events arrive meanwhile it is queued again when done;
-``add(key, after=...)`` schedules a key for later (timeouts, resync) and an earlier
+``add(key, after=...)`` schedules a key for later (timeouts) and an earlier
 schedule wins; failures back off exponentially per key until a success resets it.
+
+One addition: ``add(key, background=True)`` (the periodic resync) queues behind every
+foreground key, so a safety-net pass over thousands of keys never delays a real event;
+a foreground add of a key waiting in the background moves it to the front lane.
 Ref: https://pkg.go.dev/k8s.io/client-go/util/workqueue
 """
 
@@ -30,7 +34,8 @@ class WorkQueue(Generic[K]):
         clock: Callable[[], float] | None = None,
     ) -> None:
         self._ready: deque[K] = deque()
-        self._queued: set[K] = set()
+        self._background: deque[K] = deque()
+        self._queued: dict[K, bool] = {}  # key -> queued in the background lane
         self._processing: set[K] = set()
         self._dirty: set[K] = set()
         self._later: list[tuple[float, int, K]] = []
@@ -43,10 +48,11 @@ class WorkQueue(Generic[K]):
         self._closed = False
 
     def __len__(self) -> int:
-        return len(self._ready) + len(self._due)
+        return len(self._queued) + len(self._due)
 
-    def add(self, key: K, *, after: float = 0.0) -> None:
-        """Queue ``key`` now, or no later than ``after`` seconds from now."""
+    def add(self, key: K, *, after: float = 0.0, background: bool = False) -> None:
+        """Queue ``key`` now, or no later than ``after`` seconds from now; ``background``
+        keys wait until no foreground key is ready."""
         if after > 0:
             due = self._clock() + after
             if self._due.get(key, float("inf")) > due:
@@ -56,9 +62,9 @@ class WorkQueue(Generic[K]):
             return
         if key in self._processing:
             self._dirty.add(key)
-        elif key not in self._queued:
-            self._queued.add(key)
-            self._ready.append(key)
+        elif key not in self._queued or (self._queued[key] and not background):
+            self._queued[key] = background  # a key promoted to the front stays in the back lane, skipped
+            (self._background if background else self._ready).append(key)
             self._wakeup.set()
 
     def retry(self, key: K) -> float:
@@ -94,14 +100,25 @@ class WorkQueue(Generic[K]):
             if self._closed:
                 raise asyncio.CancelledError("queue closed")
             wait = self._promote_due()
-            if self._ready:
-                key = self._ready.popleft()
-                self._queued.discard(key)
+            key = self._next()
+            if key is not None:
                 self._processing.add(key)
                 return key
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+
+    def _next(self) -> K | None:
+        if self._ready:
+            key = self._ready.popleft()
+            del self._queued[key]
+            return key
+        while self._background:
+            key = self._background.popleft()
+            if self._queued.get(key) is True:  # not promoted (nor handed out) since
+                del self._queued[key]
+                return key
+        return None
 
     def done(self, key: K) -> None:
         self._processing.discard(key)

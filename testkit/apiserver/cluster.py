@@ -334,6 +334,29 @@ class Cluster:
         }
         self.emulator.faults.add(Fault(wanted=wanted, status=status, delay=delay, times=times, retry_after=retry_after))
 
+    def in_loop(self, action: Callable[[], T]) -> T:
+        """Run ``action`` on the emulator's event loop (where the store may be touched) and
+        return its result: writes committed this way reach watchers as any other write."""
+        if self._loop is None:
+            raise RuntimeError("the cluster is not started")
+
+        async def call() -> T:
+            return action()
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(self.timeout)
+
+    def compact(self) -> int:
+        """Forget the change history (etcd's compaction): older watches and continue tokens get 410."""
+        return self.in_loop(self.emulator.store.compact)
+
+    def bookmark(self) -> int:
+        """A BOOKMARK to every watch that allows them; how many were sent."""
+        return self.in_loop(self.emulator.bookmark)
+
+    def drop_watches(self) -> int:
+        """End every open watch stream (clients see the connection end); how many."""
+        return self.in_loop(self.emulator.drop_watches)
+
     def clear_faults(self) -> None:
         self.emulator.faults.clear()
 

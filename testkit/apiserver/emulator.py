@@ -109,6 +109,7 @@ class Emulator(kmock.KubernetesScaffold):
     held: int = attrs.field(default=0, init=False)  # requests being held by a delay fault now
     _closing: asyncio.Event = attrs.field(factory=asyncio.Event, init=False)
     _streams: set[asyncio.Queue[Obj | None]] = attrs.field(factory=set, init=False)
+    _bookmarks: dict[asyncio.Queue[Obj | None], ResourceSpec] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -121,6 +122,25 @@ class Emulator(kmock.KubernetesScaffold):
                 subresources=spec.subresources,
                 shortnames=spec.shortnames,
             )
+
+    def bookmark(self) -> int:
+        """Send a BOOKMARK at the current resourceVersion to every watch that allows them
+        (the API server sends one about every minute); how many were sent."""
+        for events, resource in self._bookmarks.items():
+            meta = {"resourceVersion": str(self.store.resource_version)}
+            events.put_nowait(
+                {
+                    "type": "BOOKMARK",
+                    "object": {"apiVersion": resource.api_version, "kind": resource.kind, "metadata": meta},
+                }
+            )
+        return len(self._bookmarks)
+
+    def drop_watches(self) -> int:
+        """End every open watch stream, as an API server going away does; how many."""
+        for events in self._streams:
+            events.put_nowait(None)
+        return len(self._streams)
 
     async def close(self) -> None:
         """End every watch stream and held request, so that the server stops promptly."""
@@ -212,7 +232,16 @@ class Emulator(kmock.KubernetesScaffold):
             case "watch":
                 return await self._watch(raw, target, stream)
             case "list":
-                obj = store.list(res, ns, self._selector(raw))
+                limit = raw.query.get("limit")
+                if limit is not None and not limit.isdigit():
+                    raise status.error(400, f"invalid limit {limit!r}")
+                obj = store.list(
+                    res,
+                    ns,
+                    self._selector(raw),
+                    limit=int(limit) if limit else None,
+                    continue_token=raw.query.get("continue"),
+                )
             case "get":
                 obj = store.get(res, ns, name, sub)
             case "create":
@@ -271,6 +300,8 @@ class Emulator(kmock.KubernetesScaffold):
         if self._closing.is_set():
             events.put_nowait(None)
         self._streams.add(events)
+        if raw.query.get("allowWatchBookmarks") == "true":
+            self._bookmarks[events] = target.resource
         try:
             await stream.prepare(raw)
             async with asyncio.timeout(int(timeout) if timeout is not None else None):
@@ -280,7 +311,9 @@ class Emulator(kmock.KubernetesScaffold):
             pass  # the server-side timeoutSeconds elapsed, or the client has gone
         finally:
             self._streams.discard(events)
+            self._bookmarks.pop(events, None)
             if watch is not None:
                 self.store.unwatch(watch)
-        await stream.write_eof()
+        with contextlib.suppress(ConnectionResetError):  # the client went first
+            await stream.write_eof()
         return stream

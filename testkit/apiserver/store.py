@@ -27,6 +27,14 @@ operator can observe:
   label and field selectors apply, and an object leaving or entering a selection is seen
   as DELETED or ADDED, as the API server does.
 
+Lists are served in pages with ``limit`` and ``continue`` (the token names the first page's
+resourceVersion and the last key served; an expired one answers 410, but later pages show
+objects as they are now, not as of the first page: the API server serves a snapshot).
+``compact()`` forgets the history as etcd's compaction does. With ``commits`` set to a
+list, every commit is recorded there as (monotonic time, resourceVersion, plural, key,
+type): the benchmarks time the operator from the commit of a write to the commit of its
+answer.
+
 Only the last ``history`` changes are kept for watch resumption, so memory stays flat.
 The store is synchronous and does no I/O: the emulator calls it from one event loop, which
 makes every operation atomic; watchers get events through a plain callable.
@@ -34,10 +42,13 @@ makes every operation atomic; watchers get events through a plain callable.
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
+import json
 import random
 import string
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -115,6 +126,7 @@ class ObjectStore:
         self._watches: dict[ResourceSpec, set[Watch]] = {r: set() for r in self.resources}
         self._changes: deque[Change] = deque(maxlen=history)
         self._compacted = 0  # changes up to this resourceVersion can no longer be replayed
+        self.commits: list[tuple[float, int, str, Key, str]] | None = None  # see the module docstring
 
     @property
     def watching(self) -> int:
@@ -138,18 +150,50 @@ class ObjectStore:
             raise error(404, f'{resource.qualified} "{name}" not found', **self._details(resource, name))
         return self._objects[resource][key]
 
-    def list(self, resource: ResourceSpec, namespace: str | None, selector: Selector) -> Obj:
-        items = [
-            obj
-            for (ns, _), obj in sorted(self._objects[resource].items())
-            if (namespace is None or ns == namespace) and selector(obj)
-        ]
-        return {
-            "apiVersion": resource.api_version,
-            "kind": f"{resource.kind}List",
-            "metadata": {"resourceVersion": str(self.resource_version)},
-            "items": items,
-        }
+    def list(
+        self,
+        resource: ResourceSpec,
+        namespace: str | None,
+        selector: Selector,
+        *,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> Obj:
+        """The matching objects, or one page of them (``limit``, then ``continue``)."""
+        snapshot, after = self.resource_version, None
+        if continue_token:
+            try:
+                state = json.loads(base64.urlsafe_b64decode(continue_token))
+                snapshot, after = int(state["rv"]), tuple(state["after"])
+            except (ValueError, KeyError, TypeError):
+                raise error(400, f"invalid continue token {continue_token!r}") from None
+            if snapshot < self._compacted:
+                raise error(410, "The provided continue parameter is too old to display a consistent list result.")
+        items: list[Obj] = []
+        more: dict[str, Any] | None = None
+        for key, obj in sorted(self._objects[resource].items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+            if (namespace is not None and key[0] != namespace) or not selector(obj):
+                continue
+            if after is not None and (key[0] or "", key[1]) <= after:
+                continue
+            if limit is not None and len(items) == limit:
+                more = items[-1]["metadata"]
+                break
+            items.append(obj)
+        meta: dict[str, Any] = {"resourceVersion": str(snapshot)}
+        if more is not None:
+            state = {"rv": snapshot, "after": [more.get("namespace") or "", more["name"]]}
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+        return {"apiVersion": resource.api_version, "kind": f"{resource.kind}List", "metadata": meta, "items": items}
+
+    def compact(self) -> int:
+        """Forget every change so far, as etcd's compaction does; the revision compacted at.
+
+        A watch from an older resourceVersion, or a continue token, then answers 410 Gone.
+        """
+        self._changes.clear()
+        self._compacted = self.resource_version
+        return self.resource_version
 
     # -- writes
 
@@ -373,6 +417,8 @@ class ObjectStore:
             self._compacted = self._changes[0].rv
         change = Change(self.resource_version, resource, kind, obj, old)
         self._changes.append(change)
+        if self.commits is not None:
+            self.commits.append((time.monotonic(), self.resource_version, resource.plural, key, kind))
         for watch in list(self._watches[resource]):
             watch.offer(change)
         return obj

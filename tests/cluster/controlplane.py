@@ -235,6 +235,12 @@ class ControlPlane:
         pid_file.write_text(str(process.pid))
         wait_for(self._healthy, timeout=self.timeout, what="kube-apiserver to come back")
 
+    def etcdctl(self, *args: str) -> str:
+        """Run etcdctl against the cluster's etcd, e.g. to change what the API server stores
+        behind its back while it is down (an object deleted unseen by any watch)."""
+        command = [str(tool("etcdctl")), f"--endpoints=http://127.0.0.1:{self._etcd_port()}", *args]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
     def compact_etcd(self) -> int:
         """Compact etcd at its current revision; returns that revision."""
         endpoint = f"http://127.0.0.1:{self._etcd_port()}"

@@ -10,17 +10,17 @@ choosing one: a different one can make the controller fail the Workflow.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import brotli
-import kubernetes.client
 import pytest
-from kubernetes.client.exceptions import ApiException
 
 from agentic_operator import argo
+from agentic_operator.kubeclient import Client, kubeconfig
 from agentic_operator.workflows import WorkflowManager
 from tests.cluster.argo import ArgoController, install_crds
 from tests.cluster.controlplane import ControlPlane, wait_for
@@ -100,10 +100,21 @@ def test_a_resume_the_operator_writes_back_compressed_is_read_by_the_controller(
     kube = packing.cluster.kube()
     kube.create(_workflow("resumed"))
     _compressed_at_the_gate(kube, "resumed", packing)
-    manager = WorkflowManager(kubernetes.client.CustomObjectsApi(packing.cluster.client()), ApiException)
-    written = manager.resume(
-        NAMESPACE, "resumed", node_selector="displayName=gate", outputs={"decision": "approved"}, message="approved"
-    )
+
+    async def resume() -> dict[str, Any] | None:
+        client = Client(kubeconfig(packing.cluster.kubeconfig), user_agent="agentic-operator/test")
+        try:
+            return await WorkflowManager(client).resume(
+                NAMESPACE,
+                "resumed",
+                node_selector="displayName=gate",
+                outputs={"decision": "approved"},
+                message="approved",
+            )
+        finally:
+            await client.close()
+
+    written = asyncio.run(resume())
     assert written is not None and "nodes" not in written["status"]
     assert argo.compression_of(base64.b64decode(written["status"]["compressedNodes"])) == argo.GZIP
 

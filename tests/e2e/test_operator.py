@@ -150,8 +150,10 @@ def test_a_429_is_retried_no_sooner_than_the_api_server_asks(cluster: Cluster) -
 
 
 def test_api_timeouts_are_retried(cluster: Cluster) -> None:
+    """A template the operator has not read yet (one found is remembered for a minute)."""
+    cluster.create("workflowtemplates", NS, {**TEMPLATE, "metadata": {"name": "slow-template"}})
     cluster.inject(delay=2.5, method="GET", resource="workflowtemplates", times=1)
-    submit(cluster, "slow-api")
+    submit(cluster, "slow-api", workflowTemplateRef={"name": "slow-template"})
     wait_phase(cluster, "slow-api", "Pending", timeout=20)
     assert cluster.requests(method="GET", resource="workflowtemplates", code=499) == 1  # abandoned after 1 s
 

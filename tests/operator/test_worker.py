@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kubernetes.client.exceptions import ApiException
 
 from agentic_operator import argo
 from agentic_operator import status as st
+from agentic_operator.cache import Store
 from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailable
+from agentic_operator.kubeclient import ApiError
 from agentic_operator.metrics import Metrics
-from agentic_operator.worker import Store, owner_key, workflow_name
+from agentic_operator.worker import owner_key, workflow_name
 from testkit.factories import workflow, workload
 from testkit.world import StubPolicy, World
 
@@ -26,7 +27,7 @@ def world() -> World:
 
 def test_a_new_workload_is_admitted_and_its_workflow_created(world: World) -> None:
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.policy.asked == [ADMISSION]
     assert world.api.writes() == ["create", "patch-status"]
     assert world.status()["phase"] == "Pending"
@@ -37,17 +38,17 @@ def test_a_new_workload_is_admitted_and_its_workflow_created(world: World) -> No
 def test_reconciling_an_unchanged_world_sends_no_request(world: World) -> None:
     """Reads come from the cache, including our own writes: a repeat costs nothing."""
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     calls = len(world.api.calls)
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert len(world.api.calls) == calls and world.policy.asked == [ADMISSION]
 
 
 def test_auto_approved_gate_is_resumed_and_recorded(world: World) -> None:
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     world.argo_runs()
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.policy.asked == [ADMISSION, GATE]
     assert world.api.writes()[-2:] == ["replace", "patch-status"]  # resume, then status
     wf = world.api.objects[("workflows", "team-a", "demo")]
@@ -60,9 +61,9 @@ def test_auto_approved_gate_is_resumed_and_recorded(world: World) -> None:
 def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
     world = World(StubPolicy({ADMISSION: ALLOW, GATE: Decision(False, ("low confidence",), "stub")}))
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     world.argo_runs()
-    outcome = world.worker.reconcile(KEY)
+    outcome = world.reconcile(KEY)
     assert world.status()["phase"] == "AwaitingApproval" and outcome.requeue_after == 3600.0
     assert "replace" not in world.api.writes()
 
@@ -70,7 +71,7 @@ def test_gate_denied_waits_with_a_requeue_at_the_approval_timeout() -> None:
 def test_a_crashing_policy_fails_closed() -> None:
     world = World(StubPolicy({ADMISSION: ValueError("boom")}))
     world.submit(workload())
-    outcome = world.worker.reconcile(KEY)
+    outcome = world.reconcile(KEY)
     assert outcome.backoff and world.status()["phase"] == "Pending"
     assert "ValueError: boom" in st.condition(world.status(), "Admitted")["message"]  # type: ignore[index]
     assert ("workflows", "team-a", "demo") not in world.api.objects
@@ -80,9 +81,9 @@ def test_a_crashing_policy_fails_closed() -> None:
 def test_policy_unavailable_then_recovers(world: World) -> None:
     world.policy.answers[ADMISSION] = PolicyUnavailable("OPA unreachable")
     world.submit(workload())
-    assert world.worker.reconcile(KEY).backoff
+    assert world.reconcile(KEY).backoff
     world.policy.answers[ADMISSION] = ALLOW
-    assert not world.worker.reconcile(KEY).backoff
+    assert not world.reconcile(KEY).backoff
     assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
     assert st.condition(world.status(), "Admitted")["status"] == "True"  # type: ignore[index]
 
@@ -90,7 +91,7 @@ def test_policy_unavailable_then_recovers(world: World) -> None:
 def test_a_foreign_workflow_of_the_same_name_fails_the_workload_clearly(world: World) -> None:
     world.api.put("workflows", {"metadata": {"name": "demo", "namespace": "team-a"}, "spec": {}})
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.status()["phase"] == "Failed"
     assert st.condition(world.status(), "WorkflowCreated")["reason"] == "NameConflict"  # type: ignore[index]
 
@@ -99,27 +100,27 @@ def test_an_api_error_on_create_propagates_and_writes_no_status(world: World) ->
     """The runtime retries the key with backoff; nothing half-done is recorded."""
     world.submit(workload())
     world.api.fail("create", 500)
-    with pytest.raises(ApiException):
-        world.worker.reconcile(KEY)
+    with pytest.raises(ApiError):
+        world.reconcile(KEY)
     assert world.status() == {} and "patch-status" not in world.api.writes()
-    world.worker.reconcile(KEY)  # the retry
+    world.reconcile(KEY)  # the retry
     assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
 
 
 def test_restart_mid_gate_neither_recreates_nor_resumes_twice(world: World) -> None:
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     world.argo_runs()
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     restarted = world.fresh_worker()
     before = world.api.writes()
-    restarted.reconcile(KEY)
+    world.reconcile(KEY, restarted)
     assert world.api.writes() == before  # no create, no resume, no status write
     assert world.policy.asked == [ADMISSION, GATE]
 
 
 def test_deleted_workload_is_a_no_op(world: World) -> None:
-    assert world.worker.reconcile(KEY).requeue_after is None and world.api.calls == []
+    assert world.reconcile(KEY).requeue_after is None and world.api.calls == []
 
 
 def test_owner_key_and_workflow_name() -> None:
@@ -143,7 +144,7 @@ def test_store_keeps_the_newest_version() -> None:
 
 def test_phase_gauge_counts_the_cache(world: World) -> None:
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     metrics = Metrics(lambda: list(world.worker.workloads))
     text = metrics.exposition().decode()
     assert 'agentic_workloads{phase="Pending"} 1.0' in text and 'agentic_workloads{phase="Running"} 0.0' in text
@@ -154,7 +155,7 @@ def test_a_stale_cached_workflow_is_read_fresh_and_forgotten(world: World) -> No
     reads the API, drops it, and creates the new workload's Workflow."""
     world.worker.workflows.put(workflow(workload(uid="old-incarnation")))
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.status()["phase"] == "Pending" and ("workflows", "team-a", "demo") in world.api.objects
     assert argo.is_owned_by(world.worker.workflows.get(KEY) or {}, workload())
 
@@ -165,26 +166,54 @@ def test_a_human_approval_of_a_workflow_gone_from_the_api_ends_the_workload_once
     and the workload fails saying so, instead of raising WorkflowNotFoundError forever."""
     world = World(StubPolicy({ADMISSION: ALLOW, GATE: Decision(False, ("low confidence",), "stub")}))
     world.submit(workload())
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     world.argo_runs()
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.status()["phase"] == "AwaitingApproval"
     del world.api.objects[("workflows", "team-a", "demo")]  # the cache keeps it
     approved = workload(annotations={"agentic.dev/approval": "approved", "agentic.dev/approval-by": "alice"})
     world.submit({**approved, "status": world.status()})
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.status()["phase"] == "Failed" and "was deleted" in world.status()["message"]
     assert world.worker.workflows.get(KEY) is None
     writes = world.api.writes()
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.api.writes() == writes  # settled: nothing more to do
 
 
 def test_a_workload_gone_from_the_api_is_dropped_from_the_cache(world: World) -> None:
     world.submit(workload())
     del world.api.objects[("agentworkloads", "team-a", "demo")]  # deleted; the event was missed
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.worker.workloads.get(KEY) is None
+
+
+def test_progress_is_held_per_workload_and_phase_transitions_are_written_at_once() -> None:
+    """Argo's steps seen one by one cost a status write per phase, plus one per window."""
+    world = World(StubPolicy({ADMISSION: ALLOW, GATE: ALLOW}), coalesce_seconds=10)
+    world.submit(workload())
+    world.reconcile(KEY)
+    assert world.argo_step()  # Argo starts it: Pending -> Running, written at once
+    world.reconcile(KEY)
+    assert (world.status()["phase"], world.api.writes().count("patch-status")) == ("Running", 2)
+    assert world.argo_step()  # progress only: held for the window
+    assert world.reconcile(KEY).requeue_after == 10
+    world.monotonic = 4
+    assert world.reconcile(KEY).requeue_after == 6  # the window runs from the first held change
+    assert world.api.writes().count("patch-status") == 2
+    world.monotonic = 10
+    world.reconcile(KEY)  # due: the newest status is written
+    assert world.api.writes().count("patch-status") == 3
+    newest = argo.workflow_status(world.api.objects[("workflows", "team-a", "demo")])
+    assert (world.status().get("progress"), world.status().get("currentStep")) == (newest.progress, newest.current_step)
+    while world.argo_step():  # on to the gate (resumed: the decision held, the phase stays Running), then the end
+        world.reconcile(KEY)
+        world.reconcile(KEY)  # an echo plans from the held status: nothing is decided twice
+    world.reconcile(KEY)
+    assert world.status()["phase"] == "Succeeded" and world.policy.asked == [ADMISSION, GATE]
+    assert world.api.writes().count("replace") == 1 and world.api.writes().count("patch-status") <= 5
+    assert [d["stage"] for d in world.status()["decisions"]] == ["admission", "gate"]
+    assert world.events.reasons() == ["Pending", "Running", "Succeeded"]
 
 
 # --- input that cannot be parsed -------------------------------------------------------------
@@ -213,19 +242,19 @@ def test_a_workload_that_cannot_be_parsed_gets_one_status_write_naming_the_field
     for key, value in change.items():
         wl[key] = {**wl[key], **value} if key == "metadata" else value
     world.submit(wl)
-    outcome = world.worker.reconcile(KEY)
+    outcome = world.reconcile(KEY)
     assert not outcome.backoff and outcome.requeue_after is None
     assert world.api.writes() == ["patch-status"] and ("workflows", "team-a", "demo") not in world.api.objects
     admitted = st.condition(world.status(), "Admitted") or {}
     assert admitted.get("reason") == "InvalidSpec" and field in admitted["message"]
     assert world.events.reasons() == ["Rejected"]
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     assert world.api.writes() == ["patch-status"] and world.events.reasons() == ["Rejected"]
 
 
 def test_a_status_of_another_shape_is_rewritten_by_the_next_write(world: World) -> None:
     world.submit(workload(status={"conditions": 5, "phase": ["Running"], "argoWorkflow": "demo"}))
-    world.worker.reconcile(KEY)
+    world.reconcile(KEY)
     status = world.status()
     assert status["phase"] == "Pending" and isinstance(status["conditions"], list) and "argoWorkflow" in status
 
@@ -240,10 +269,10 @@ def test_a_bug_in_the_core_is_reported_on_the_workload_and_retried_with_backoff(
 
     monkeypatch.setattr(argo, "build_workflow", broken)
     world.submit(workload())
-    outcome = world.worker.reconcile(KEY)
+    outcome = world.reconcile(KEY)
     assert outcome.backoff
     ready = st.condition(world.status(), "Ready") or {}
     assert ready.get("reason") == "ReconcileError" and "KeyError: 'a bug'" in ready["message"]
     writes = world.api.writes()
-    assert world.worker.reconcile(KEY).backoff and world.api.writes() == writes
+    assert world.reconcile(KEY).backoff and world.api.writes() == writes
     assert world.events.reasons() == ["ReconcileError"]

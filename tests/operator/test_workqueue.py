@@ -82,3 +82,15 @@ async def test_close_wakes_waiting_workers() -> None:
     queue.close()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(waiter, timeout=1)
+
+
+async def test_background_keys_wait_behind_every_foreground_key() -> None:
+    """The resync's keys never delay a real event's."""
+    queue: WorkQueue[str] = WorkQueue()
+    for key in ("r1", "r2", "r3"):
+        queue.add(key, background=True)
+    queue.add("event")
+    queue.add("r2")  # a real event for a key the resync queued: it moves to the front
+    queue.add("r3", background=True)  # already queued: no second entry
+    assert len(queue) == 4
+    assert await drain(queue) == ["event", "r2", "r1", "r3"]
