@@ -8,7 +8,8 @@ bound to the rendered ``agentic-approver`` ClusterRole, signed with its username
 ``operator`` is one ``python -m agentic_operator`` for the ``SHARED`` namespace, logged
 in with a token of the operator's ServiceAccount (the rendered Role is all it may do);
 tests that start and stop operators of their own use ``OWN``. The test plays the kubelet
-and Argo's executor (tests/cluster/executor.py), with the token Argo mounts.
+and Argo's executor (tests/cluster/executor.py), with the token Argo mounts, reporting the
+outputs the reference agent produced for its demo page (``agent_reports``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from agentic_contract import pipeline
 from components import operator as operator_component
 from components import template
+from testkit.agent import demo
+from testkit.agent.chain import workload_arguments
+from testkit.agent.peers import Chromium, Site
 from testkit.opa import OpaServer
 from testkit.operator_process import OperatorProcess
+from tests.agent.conftest import require_chromium
 from tests.cluster import approvals
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane
@@ -126,16 +132,43 @@ def operator(
         yield running
 
 
+@pytest.fixture(scope="package")
+def agent_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """What the reference agent reports for its demo page: the steps before the gate run
+    for real, as ``make demo`` runs them (the bundled agent, Debian's headless Chromium as
+    the browser), so the outputs Argo carries to the gate here are the agent's own."""
+    site, browser = Site(), Chromium(require_chromium()).start()
+    try:
+        arguments = workload_arguments("reports", [site.url("/pricing.html")], "List the plans and prices")
+        run = demo.bundled_run(
+            tmp_path_factory.mktemp("agent"), arguments, {pipeline.ENV_BROWSERLESS_URL: browser.endpoint}
+        )
+        results = [run.run(step) for step in demo.BEFORE_GATE]
+    finally:
+        browser.stop()
+        site.close()
+    failed = [f"{r.step}: exit {r.code} ({r.reason})" for r in results if r.code]
+    assert not failed, failed
+    return {r.step: r.parameters for r in results}
+
+
 @pytest.fixture
-def shared(cluster: ControlPlane, approver: approvals.Identity, operator: OperatorProcess) -> Iterator[Workloads]:
+def shared(
+    cluster: ControlPlane,
+    approver: approvals.Identity,
+    operator: OperatorProcess,
+    agent_reports: dict[str, dict[str, str]],
+) -> Iterator[Workloads]:
     """Workloads in the shared operator's namespace. After the test: the operator is alive,
     and RBAC granted it (and the executor) all they asked for, as the audit log says."""
-    yield Workloads(cluster, SHARED, Executor(cluster, SHARED), approver)
+    yield Workloads(cluster, SHARED, Executor(cluster, SHARED), approver, agent_reports)
     assert operator.alive(), f"the operator died:\n{operator.log()[-3000:]}"
     assert not not_granted(cluster, SHARED), "RBAC refused what the platform's Roles should grant"
 
 
 @pytest.fixture
-def own(cluster: ControlPlane, approver: approvals.Identity) -> Workloads:
+def own(
+    cluster: ControlPlane, approver: approvals.Identity, agent_reports: dict[str, dict[str, str]]
+) -> Workloads:
     """Workloads in a namespace no operator watches until the test starts one."""
-    return Workloads(cluster, OWN, Executor(cluster, OWN), approver)
+    return Workloads(cluster, OWN, Executor(cluster, OWN), approver, agent_reports)
