@@ -106,9 +106,7 @@ def main() -> int:
             llm = ChatServer(extractive_answer)
             platform = {pipeline.ENV_LITELLM_URL: llm.url}
         platform[pipeline.ENV_BROWSERLESS_URL] = browser.endpoint
-        run = bundled_run(
-            work, workload_arguments(spec.job_id, list(spec.target_urls), spec.objective), platform
-        )
+        run = bundled_run(work, workload_arguments(spec.job_id, list(spec.target_urls), spec.objective), platform)
         outputs: dict[str, dict[str, str]] = {}
         for step in BEFORE_GATE:
             result = run.run(step)

@@ -167,8 +167,6 @@ def shared(
 
 
 @pytest.fixture
-def own(
-    cluster: ControlPlane, approver: approvals.Identity, agent_reports: dict[str, dict[str, str]]
-) -> Workloads:
+def own(cluster: ControlPlane, approver: approvals.Identity, agent_reports: dict[str, dict[str, str]]) -> Workloads:
     """Workloads in a namespace no operator watches until the test starts one."""
     return Workloads(cluster, OWN, Executor(cluster, OWN), approver, agent_reports)
