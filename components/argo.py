@@ -43,7 +43,7 @@ import yaml
 from components import podspec
 from components.base import Component
 from components.config import ArgoConfig
-from components.template import ArtifactStore
+from components.template import ArtifactStore, repository_key_format
 
 CHART = "argo-workflows"
 REPOSITORY = "https://argoproj.github.io/argo-helm"
@@ -60,8 +60,9 @@ def _pod_security_context() -> dict[str, Any]:
     return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def artifact_repository(store: ArtifactStore) -> dict[str, Any]:
-    """MinIO as an Argo artifact repository (the ``s3`` block; pure).
+def artifact_repository(store: ArtifactStore, namespace: str | None = None) -> dict[str, Any]:
+    """MinIO as an Argo artifact repository (the ``s3`` block; pure): keys under
+    ``namespace``'s prefix (None: each Workflow's own namespace).
 
     Ref: https://argo-workflows.readthedocs.io/en/latest/configure-artifact-repository/
     """
@@ -70,15 +71,18 @@ def artifact_repository(store: ArtifactStore) -> dict[str, Any]:
             "endpoint": store.endpoint,
             "bucket": store.bucket,
             "insecure": store.insecure,
+            "keyFormat": repository_key_format(namespace),
             "accessKeySecret": {"name": store.secret, "key": store.access_key},
             "secretKeySecret": {"name": store.secret, "key": store.secret_key},
         }
     }
 
 
-def artifact_repositories(store: ArtifactStore) -> dict[str, Any]:
+def artifact_repositories(store: ArtifactStore, namespace: str) -> dict[str, Any]:
     """The ``artifact-repositories`` ConfigMap an Argo installed elsewhere reads in a
-    workflow's namespace: MinIO as that namespace's default repository (pure)."""
+    workflow's namespace: MinIO as that namespace's default repository, with the
+    credentials Secret there (that namespace's own MinIO user) and keys under its prefix
+    (pure)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -86,7 +90,23 @@ def artifact_repositories(store: ArtifactStore) -> dict[str, Any]:
             "name": ARTIFACT_REPOSITORIES,
             "annotations": {"workflows.argoproj.io/default-artifact-repository": DEFAULT_REPOSITORY_KEY},
         },
-        "data": {DEFAULT_REPOSITORY_KEY: yaml.safe_dump({"archiveLogs": False, **artifact_repository(store)})},
+        "data": {
+            DEFAULT_REPOSITORY_KEY: yaml.safe_dump({"archiveLogs": False, **artifact_repository(store, namespace)})
+        },
+    }
+
+
+def executor() -> dict[str, Any]:
+    """Argo's ``executor`` settings for its init and wait containers (pure): the chart
+    renders them into the controller's config. Workload namespaces enforce Pod Security
+    ``restricted``, so an Argo installed elsewhere (``argo.install: external``) needs the
+    same in its ``workflow-controller-configmap`` or its pods there are refused.
+
+    Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-controller-configmap.yaml
+    """
+    return {
+        "securityContext": podspec.container_security_context(),
+        "resources": podspec.resources(("10m", "64Mi"), ("500m", "256Mi")),
     }
 
 
@@ -113,10 +133,7 @@ def chart_values(config: ArgoConfig) -> dict[str, Any]:
             "securityContext": podspec.container_security_context(),
             "resources": podspec.resources(("50m", "64Mi"), ("500m", "256Mi")),
         },
-        "executor": {
-            "securityContext": podspec.container_security_context(),
-            "resources": podspec.resources(("10m", "64Mi"), ("500m", "256Mi")),
-        },
+        "executor": executor(),
         "useStaticCredentials": True,
         "artifactRepository": {"archiveLogs": False, **artifact_repository(store)},
     }

@@ -151,6 +151,15 @@ def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[st
     return out
 
 
+def merged_config(policy_dir: Path = POLICY_DIR, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``agentic.config`` as the sidecar loads it: data.json's, with ``overrides`` merged in.
+
+    The platform's other readers of the policy data (the NetworkPolicies'
+    ``blocked_networks``, MinIO's ``allowed_buckets``) read this same merge.
+    """
+    return deep_merge(config_section(policy_data(policy_dir)) or {}, overrides or {})
+
+
 def policy_files(policy_dir: Path) -> list[Path]:
     """The modules OPA gets: the directory's ``*.rego`` files but its ``*_test.rego``, sorted."""
     return sorted(p for p in policy_dir.glob("*.rego") if not p.name.endswith("_test.rego"))

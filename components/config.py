@@ -31,7 +31,8 @@ import pulumi
 import yaml
 
 from agentic_operator import api
-from components import admission_defaults, bundle
+from components import admission_defaults, bundle, tenants
+from components.quotas import DEFAULT_LIMIT, QuotaConfig
 from components.template import ArtifactStore, TemplateSettings, minio_endpoint
 
 PROJECT = "agentic-platform"
@@ -140,6 +141,17 @@ def _resync(value: int) -> str | None:
     return None if 10 <= value <= 86400 else f"{value} is out of range (10 to 86400 seconds)"
 
 
+def _amount(value: str) -> str | None:
+    size = api.quantity(value)
+    if size is None:
+        return f"{value!r} is not a Kubernetes quantity (e.g. 4, 500m, 8Gi)"
+    return None if size > 0 else f"{value!r} must be more than 0"
+
+
+def _pods(value: int) -> str | None:
+    return None if 1 <= value <= 10000 else f"{value} is out of range (1 to 10000)"
+
+
 def _kubeconfig(value: str) -> str | None:
     path = Path(value).expanduser()
     return None if path.is_file() else f"{value!r} is not a kubeconfig file (no such file)"
@@ -172,6 +184,7 @@ class Field:
     secret: bool = False
 
 
+_QUOTA = QuotaConfig()  # the defaults of the quota.* and limits.* keys
 FIELDS: dict[str, Field] = {
     # Every stack names its cluster: the provider never falls back to kubectl's current context.
     "kubernetes.context": Field(
@@ -198,12 +211,6 @@ FIELDS: dict[str, Field] = {
     "minio.bucket": Field(str, DEFAULT_BUCKET, _bucket, "Artifact bucket."),
     "minio.rootUser": Field(str, None, _credential, "MinIO root user (secret; generated if unset).", True),
     "minio.rootPassword": Field(str, None, _credential, "MinIO root password (secret; generated if unset).", True),
-    "minio.artifactAccessKey": Field(
-        str, None, _credential, "Access key workflows use for artifacts (secret; generated if unset).", True
-    ),
-    "minio.artifactSecretKey": Field(
-        str, None, _credential, "Secret key workflows use for artifacts (secret; generated if unset).", True
-    ),
     "operator.replicas": Field(int, 1, _replicas, "Operator replicas: must be 1 (no leader election; Recreate)."),
     "operator.image": Field(
         str, None, image_problem, "Prebuilt operator image; unset = bundled mode (source ConfigMap)."
@@ -226,6 +233,19 @@ FIELDS: dict[str, Field] = {
     "retain.crd": Field(bool, True, None, "Keep the AgentWorkload CRD when the stack is destroyed."),
     "retain.minioData": Field(bool, True, None, "Keep MinIO's data (its namespace and volume) on destroy."),
     "policy.data": Field(dict, {}, None, "Overrides deep-merged over agentic.config in policies/data.json."),
+    "quota.cpu": Field(str, _QUOTA.cpu, _amount, "Per workload namespace: most CPU its pods' limits add up to."),
+    "quota.memory": Field(str, _QUOTA.memory, _amount, "Per workload namespace: most memory (sum of limits)."),
+    "quota.ephemeralStorage": Field(
+        str, _QUOTA.ephemeral_storage, _amount, "Per workload namespace: most ephemeral storage (sum of limits)."
+    ),
+    "quota.pods": Field(int, _QUOTA.pods, _pods, "Per workload namespace: most pods at once (1 to 10000)."),
+    "limits.cpu": Field(
+        str, _QUOTA.max_cpu, _amount, "Most CPU one container may ask for (a step's spec.resources too)."
+    ),
+    "limits.memory": Field(str, _QUOTA.max_memory, _amount, "Most memory one container may ask for."),
+    "limits.ephemeralStorage": Field(
+        str, _QUOTA.max_ephemeral_storage, _amount, "Most ephemeral storage one container may ask for."
+    ),
 }
 _KINDS = {
     str: "a string",
@@ -274,8 +294,16 @@ class MinioConfig:
     storage_size: str
     bucket: str
     root: Credential = field(default_factory=Credential)
-    artifacts: Credential = field(default_factory=Credential)
+    # The workload namespaces, each with a MinIO user of its own (components.tenants).
+    tenants: tuple[str, ...] = ()
+    # The buckets those users may use (the policy data's allowed_buckets; empty: any).
+    allowed_buckets: tuple[str, ...] = ()
     retain_data: bool = True
+
+    @property
+    def buckets(self) -> tuple[str, ...]:
+        """The buckets the bucket Job creates: the platform's, then every allowed one."""
+        return tuple(dict.fromkeys((self.bucket, *self.allowed_buckets)))
 
 
 @dataclass(frozen=True)
@@ -304,6 +332,7 @@ class PlatformConfig:
     operator: OperatorConfig
     template: TemplateSettings
     database_dsn: pulumi.Output[str] | None = None
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
     retain_crd: bool = True
 
 
@@ -433,6 +462,7 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
     clash = sorted(set(values["workloadNamespaces"]) & {platform, argo})
     if clash:
         errors.append(f"{_full('workloadNamespaces')}: {clash} also hold the platform or Argo")
+    errors.extend(_quota_errors(values))
     try:
         base = bundle.config_section(bundle.policy_data(policy_dir))
     except bundle.BundleError as exc:
@@ -442,7 +472,32 @@ def _cross_checks(values: Mapping[str, Any], policy_dir: Path, errors: list[str]
         problems = bundle.override_errors(base, values["policy.data"])
         errors.extend(f"{_full('policy.data')}: {e}" for e in problems)
         if not problems:
+            errors.extend(_bucket_errors(values, policy_dir))
             errors.extend(_policy_default_errors(values, policy_dir))
+
+
+def policy_overrides(values: Mapping[str, Any], policy_dir: Path) -> dict[str, Any]:
+    """``policy.data`` over the platform's own policy settings: ``allowed_buckets`` (when
+    the policies have it) is the platform's bucket unless the stack lists its own, so no
+    workload names a bucket the platform did not create and grant its namespace."""
+    base = bundle.config_section(bundle.policy_data(policy_dir)) or {}
+    platform = {"allowed_buckets": [values["minio.bucket"]]} if "allowed_buckets" in base else {}
+    return bundle.deep_merge(platform, values["policy.data"])
+
+
+def allowed_buckets(values: Mapping[str, Any], policy_dir: Path) -> tuple[str, ...]:
+    """The buckets workloads may name (``allowed_buckets`` as admission reads it)."""
+    merged = bundle.merged_config(policy_dir, policy_overrides(values, policy_dir))
+    listed = merged.get("allowed_buckets")
+    return tuple(str(b) for b in listed) if isinstance(listed, list) else ()
+
+
+def _bucket_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
+    """Allowed buckets the bucket Job could not create, or too many for MinIO's policies."""
+    buckets = allowed_buckets(values, policy_dir)
+    errors = [f"allowed_buckets: {problem}" for b in buckets if (problem := _bucket(b)) is not None]
+    errors += tenants.policy_size_errors(values["workloadNamespaces"], buckets)
+    return [f"{_full('policy.data')}: {e}" for e in errors]
 
 
 def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[str]:
@@ -450,7 +505,7 @@ def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[
     (components/admission_defaults.py: the policy's two rules that judge them)."""
     if not (policy_dir / "admission.rego").exists():
         return []  # no admission policy judges the defaults (the operator fails closed anyway)
-    overrides = {bundle.CONFIG_PATH[0]: {bundle.CONFIG_PATH[1]: dict(values["policy.data"])}}
+    overrides = {bundle.CONFIG_PATH[0]: {bundle.CONFIG_PATH[1]: policy_overrides(values, policy_dir)}}
     config = bundle.config_section(bundle.deep_merge(bundle.policy_data(policy_dir) or {}, overrides))
     if config is None:
         return []
@@ -459,6 +514,33 @@ def _policy_default_errors(values: Mapping[str, Any], policy_dir: Path) -> list[
     )
     keys = {"image": "template.agentImage", "bucket": "minio.bucket"}
     return [f"{_full(keys[what])}: the admission policy denies it: {why}" for what, why in sorted(problems.items())]
+
+
+def _quota_errors(values: Mapping[str, Any]) -> list[str]:
+    """Per resource: an agent step's limit and the default limit <= limits.* <= quota.*;
+    otherwise no step could run (or the API server would refuse the LimitRange)."""
+    limits, storage = TemplateSettings.limits, TemplateSettings.ephemeral_storage  # the steps' fixed resources
+    needed = {"cpu": limits[0], "memory": limits[1], "ephemeralStorage": storage[1]}
+    defaults = {
+        "cpu": DEFAULT_LIMIT["cpu"],
+        "memory": DEFAULT_LIMIT["memory"],
+        "ephemeralStorage": DEFAULT_LIMIT["ephemeral-storage"],
+    }
+    errors = []
+    for key, need in needed.items():
+        most, cap = api.quantity(values[f"limits.{key}"]), api.quantity(values[f"quota.{key}"])
+        if most is None or cap is None:
+            continue  # reported already
+        floor = max((need, defaults[key]), key=lambda q: api.quantity(q) or 0)
+        if most < (api.quantity(floor) or 0):
+            errors.append(
+                f"{_full(f'limits.{key}')}: {values[f'limits.{key}']!r} is less than {floor!r}, what an agent step or Argo's containers need"
+            )
+        if cap < most:
+            errors.append(
+                f"{_full(f'quota.{key}')}: {values[f'quota.{key}']!r} is less than {_full(f'limits.{key}')} ({values[f'limits.{key}']!r})"
+            )
+    return errors
 
 
 def template_settings(
@@ -516,7 +598,8 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
             storage_size=values["minio.storageSize"],
             bucket=values["minio.bucket"],
             root=Credential(secrets.get("minio.rootUser"), secrets.get("minio.rootPassword")),
-            artifacts=Credential(secrets.get("minio.artifactAccessKey"), secrets.get("minio.artifactSecretKey")),
+            tenants=workloads,
+            allowed_buckets=allowed_buckets(values, policy_dir),
             retain_data=values["retain.minioData"],
         ),
         operator=OperatorConfig(
@@ -528,12 +611,21 @@ def load(*, policy_dir: Path = bundle.POLICY_DIR, operator_dir: Path = bundle.OP
             resync_seconds=values["operator.resyncSeconds"],
             default_agent_image=template.agent_image,
             default_bucket=store.bucket,
-            policy_overrides=values["policy.data"],
+            policy_overrides=policy_overrides(values, policy_dir),
             policy_dir=policy_dir,
             operator_dir=operator_dir,
             replicas=values["operator.replicas"],
         ),
         template=template,
         database_dsn=secrets.get("template.databaseDsn"),
+        quota=QuotaConfig(
+            cpu=values["quota.cpu"],
+            memory=values["quota.memory"],
+            ephemeral_storage=values["quota.ephemeralStorage"],
+            pods=values["quota.pods"],
+            max_cpu=values["limits.cpu"],
+            max_memory=values["limits.memory"],
+            max_ephemeral_storage=values["limits.ephemeralStorage"],
+        ),
         retain_crd=values["retain.crd"],
     )

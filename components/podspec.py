@@ -17,9 +17,9 @@ from typing import Any
 NONROOT_UID = 65532
 PART_OF = "agentic-platform"
 
-# Pod Security Admission labels: enforce "restricted" where only our own pods run;
-# "baseline" where Argo injects containers we do not fully control, with "restricted"
-# still reported as warnings and audit events.
+# Pod Security Admission labels: "restricted" enforced in the platform and workload
+# namespaces (Argo's injected containers pass it with the chart's executor settings);
+# "baseline" in Argo's own namespace, whose chart pods we configure but do not build.
 # Ref: https://kubernetes.io/docs/concepts/security/pod-security-admission/
 _PSA = "pod-security.kubernetes.io"
 
@@ -60,12 +60,17 @@ def container_security_context() -> dict[str, Any]:
     }
 
 
-def resources(requests: tuple[str, str], limits: tuple[str, str]) -> dict[str, Any]:
-    """``(cpu, memory)`` requests and limits."""
-    return {
+def resources(
+    requests: tuple[str, str], limits: tuple[str, str], *, ephemeral_storage: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """``(cpu, memory)`` requests and limits, and ``(request, limit)`` of ephemeral storage."""
+    out: dict[str, Any] = {
         "requests": {"cpu": requests[0], "memory": requests[1]},
         "limits": {"cpu": limits[0], "memory": limits[1]},
     }
+    if ephemeral_storage is not None:
+        out["requests"]["ephemeral-storage"], out["limits"]["ephemeral-storage"] = ephemeral_storage
+    return out
 
 
 def scratch_volume(name: str = "tmp", size: str = "256Mi") -> dict[str, Any]:

@@ -16,7 +16,7 @@ The pipeline (names from :mod:`agentic_contract.pipeline`, which the operator an
   is the operator's (it stops the Workflow).
 - ``synthesis`` runs only ``when`` the decision is ``approved``.
 - Every artifact carries a full ``s3`` location: endpoint, the bucket from
-  ``{{workflow.parameters.bucket}}``, a key under ``job-<job-id>/<step>/``, and the
+  ``{{workflow.parameters.bucket}}``, a key under ``<namespace>/<job-id>/<step>/``, and the
   credentials Secret in the Workflow's namespace. A key-only artifact would be
   *relocated* into the default repository's bucket (``ArtifactLocation.Relocate`` keeps
   only the key), which would ignore a workload's own bucket.
@@ -50,6 +50,9 @@ from components.bundle import Bundle
 
 # Names the WorkloadNamespace component creates and the template refers to.
 EXECUTOR_SERVICE_ACCOUNT = "agentic-workflow"
+# Where Argo looks for the executor's token when the pod mounts none of its own
+# (util/secrets.TokenName in argo-workflows v4.0.5).
+EXECUTOR_TOKEN_SECRET = f"{EXECUTOR_SERVICE_ACCOUNT}.service-account-token"
 ARTIFACT_SECRET = "agentic-artifacts-s3"
 ACCESS_KEY = "accesskey"
 SECRET_KEY = "secretkey"
@@ -73,8 +76,15 @@ AGENT_DEPS_DIR = "/opt/agentic/deps"
 # `agent` in a standard directory runs that one.
 BUNDLED_PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{AGENT_SOURCE_DIR}/bin"
 
+SCRATCH_SIZE = "2Gi"
+# Pods go once they succeed (a failed one stays for `kubectl logs` until its Workflow
+# goes); a finished Workflow goes a day later. The AgentWorkload keeps the phase,
+# decisions and artifact locations; the artifacts stay in MinIO.
+# Ref: https://argo-workflows.readthedocs.io/en/latest/cost-optimisation/#limit-the-total-number-of-workflows-and-pods
+POD_GC = {"strategy": "OnPodSuccess"}
+TTL_STRATEGY = {"secondsAfterCompletion": 86400}
 _DESCRIPTIONS = {
-    pipeline.PARAM_JOB_ID: "Job id: names the Workflow and the artifact prefix job-<job-id>/.",
+    pipeline.PARAM_JOB_ID: "Job id: names the Workflow and the artifact prefix <namespace>/<job-id>/.",
     pipeline.PARAM_TARGET_URLS: "The pages to analyse, as a JSON array of strings.",
     pipeline.PARAM_OBJECTIVE: "What the analysis should find out.",
     pipeline.PARAM_AGENT_IMAGE: "Container image of the agent steps.",
@@ -125,6 +135,9 @@ class TemplateSettings:
     llm_model: str
     requests: tuple[str, str] = ("100m", "256Mi")
     limits: tuple[str, str] = ("1", "1Gi")
+    # (request, limit): the kubelet evicts a pod whose writable layers, logs and emptyDirs
+    # outgrow its containers' limits, so the limit leaves room for the whole scratch volume.
+    ephemeral_storage: tuple[str, str] = ("256Mi", "3Gi")
     # Bundled mode: the agent's source ConfigMap content (components.bundle.agent_source());
     # None when agent_image already contains the agent (image mode).
     agent_bundle: Bundle | None = None
@@ -140,9 +153,25 @@ def _param(name: str) -> str:
 
 
 def artifact_key(step: str, artifact: str) -> str:
-    """``job-<job-id>/<step>/<artifact>.tgz`` (Argo tars and gzips outputs by default)."""
-    prefix = pipeline.ARTIFACT_PREFIX.format(job_id=_param(pipeline.PARAM_JOB_ID))
+    """``<namespace>/<job-id>/<step>/<artifact>.tgz`` (Argo tars and gzips outputs by default)."""
+    prefix = pipeline.ARTIFACT_PREFIX.format(
+        namespace=_ref("workflow", "namespace"), job_id=_param(pipeline.PARAM_JOB_ID)
+    )
     return f"{prefix}{step}/{artifact}.tgz"
+
+
+def repository_key_format(namespace: str | None = None) -> str:
+    """The default repository's ``keyFormat``: ``<namespace>/<job-id>/<pod>`` (the Workflow
+    is named by its job id), for what a template stores without a key of its own.
+
+    Argo's default, ``{{workflow.name}}/{{pod.name}}``, lies outside every namespace's
+    prefix, where its MinIO user may not write (:mod:`components.tenants`). ``namespace``
+    None: the Workflow's own (``{{workflow.namespace}}``, for a repository all share).
+    """
+    prefix = pipeline.ARTIFACT_PREFIX.format(
+        namespace=namespace or _ref("workflow", "namespace"), job_id=_ref("workflow", "name")
+    )
+    return prefix + _ref("pod", "name")
 
 
 def _s3(store: ArtifactStore, key: str) -> dict[str, Any]:
@@ -230,7 +259,9 @@ def _container(step: pipeline.AgentStep, settings: TemplateSettings) -> dict[str
         # in the registry. Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-executors/
         "command": [pipeline.AGENT_COMMAND, step.name],
         "env": env,
-        "resources": podspec.resources(settings.requests, settings.limits),
+        "resources": podspec.resources(
+            settings.requests, settings.limits, ephemeral_storage=settings.ephemeral_storage
+        ),
         "securityContext": podspec.container_security_context(),
         "volumeMounts": mounts,
     }
@@ -338,7 +369,7 @@ def dag() -> dict[str, Any]:
 def volumes(settings: TemplateSettings) -> list[dict[str, Any]]:
     """Scratch, the policy data, and in bundled mode the agent's source and dependencies."""
     out = [
-        podspec.scratch_volume("tmp", "2Gi"),
+        podspec.scratch_volume("tmp", SCRATCH_SIZE),
         {
             "name": "agent-policy",
             "configMap": {
@@ -375,7 +406,14 @@ def workflow_template(settings: TemplateSettings) -> dict[str, Any]:
         "metadata": {"name": api.DEFAULT_TEMPLATE, "labels": podspec.labels("visual-analysis")},
         "spec": {
             "entrypoint": pipeline.ENTRYPOINT,
+            # No token in the agent's container: Argo mounts the executor's (from the
+            # Secret ``<account>.service-account-token``) into its init and wait
+            # containers only (workflowpod.go, setupServiceAccount / newExecContainer).
             "serviceAccountName": EXECUTOR_SERVICE_ACCOUNT,
+            "automountServiceAccountToken": False,
+            "executor": {"serviceAccountName": EXECUTOR_SERVICE_ACCOUNT},
+            "podGC": dict(POD_GC),
+            "ttlStrategy": dict(TTL_STRATEGY),
             "arguments": {"parameters": arguments},
             "securityContext": podspec.pod_security_context(),
             "volumes": volumes(settings),

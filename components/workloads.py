@@ -1,13 +1,18 @@
 """WorkloadNamespace: one namespace where AgentWorkloads run, with all a Workflow needs.
 
-- The Namespace (Pod Security ``baseline`` enforced, ``restricted`` warned and audited:
-  Argo adds init/wait containers to every workflow pod).
+- The Namespace, Pod Security ``restricted`` enforced: the agent's container and the
+  init/wait containers Argo adds to every workflow pod all pass it (proven with Argo's
+  controller in tests/cluster/test_workflow_pods.py).
 - The executor ServiceAccount and a Role with exactly what Argo's emissary executor
-  needs: ``workflowtaskresults`` create and patch (it reports outputs through them).
+  needs: ``workflowtaskresults`` create and patch (it reports outputs through them); its
+  token Secret, which Argo mounts into its own init and wait containers only, since the
+  template mounts no token (``automountServiceAccountToken: false``).
 - The artifact credentials Secret: Argo reads artifact credentials from the Workflow's
-  own namespace, so each workload namespace holds its copy (the artifact user's keys,
-  never MinIO's root).
+  own namespace, so each workload namespace holds the keys of its own MinIO user
+  (:mod:`components.tenants`: its prefix only), never MinIO's root.
 - The database DSN Secret, when configured: steps read it through ``secretKeyRef``.
+- A ResourceQuota and a LimitRange (:mod:`components.quotas`, stack keys ``quota.*`` and
+  ``limits.*``).
 - ConfigMaps for the agent: the policy data (its fetch-time guard reads the same
   ``blocked_networks`` admission does) and, in bundled mode, the agent's source.
 - The ``visual-analysis-template`` WorkflowTemplate, created after Argo (its CRDs).
@@ -30,20 +35,43 @@ Ref: https://argo-workflows.readthedocs.io/en/latest/configure-artifact-reposito
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import argo, podspec, template
+from components import argo, podspec, quotas, template
 from components.base import Component, raw
 
+# Every pod there, Argo's init and wait containers included (the chart's executor
+# securityContext and the template's pod-level non-root user make them pass).
+POD_SECURITY = "restricted"
 # Argo's emissary executor reports outputs through WorkflowTaskResults; nothing else.
 # Ref: https://argo-workflows.readthedocs.io/en/latest/workflow-rbac/
 EXECUTOR_RULES: list[dict[str, Any]] = [
     {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]}
 ]
+
+
+def executor_token(namespace: str) -> dict[str, Any]:
+    """The executor's token Secret, for Argo's init and wait containers (the agent gets none).
+
+    The token controller fills a Secret of this type for the account it names; Argo finds
+    it by name when the pod mounts no token of its own.
+    Ref: https://kubernetes.io/docs/concepts/security/service-accounts/#get-a-token
+    """
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": template.EXECUTOR_TOKEN_SECRET,
+            "namespace": namespace,
+            "labels": podspec.labels("agentic-workloads"),
+            "annotations": {"kubernetes.io/service-account.name": template.EXECUTOR_SERVICE_ACCOUNT},
+        },
+        "type": "kubernetes.io/service-account-token",
+    }
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,7 @@ class WorkloadConfig:
     policy_data: str = ""
     # What the WorkflowTemplate needs first: Argo's CRDs (the chart release).
     requires: Sequence[pulumi.Resource] = ()
+    quota: quotas.QuotaConfig = field(default_factory=quotas.QuotaConfig)
     # Argo was installed elsewhere: tell it where this namespace's artifacts go.
     artifact_repository: bool = False
 
@@ -69,7 +98,7 @@ class WorkloadNamespace(Component):
     def __init__(self, name: str, config: WorkloadConfig, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:workloads:WorkloadNamespace", name, opts)
         labels = podspec.labels("agentic-workloads")
-        self.namespace = self.namespace_child(config.namespace, component="agentic-workloads", enforce="baseline")
+        self.namespace = self.namespace_child(config.namespace, component="agentic-workloads", enforce=POD_SECURITY)
         ns = self.namespace.metadata.apply(lambda m: m.name)  # every child waits for the namespace
 
         def meta(name: str) -> Any:
@@ -81,6 +110,13 @@ class WorkloadNamespace(Component):
         )
         self.role_binding = self.bound_role(
             "executor", meta(account), EXECUTOR_RULES, self.service_account, config.namespace
+        )
+        token = executor_token(config.namespace)
+        self.executor_token = k8s.core.v1.Secret(
+            self.named("executor-token"),
+            metadata=raw({**token["metadata"], "namespace": ns}),
+            type=token["type"],
+            opts=self.child(self.service_account),
         )
         store = config.template.artifacts
         self.artifact_secret = k8s.core.v1.Secret(
@@ -102,6 +138,20 @@ class WorkloadNamespace(Component):
                 string_data={template.DATABASE_KEY: pulumi.Output.secret(config.database_dsn)},
                 opts=self.child(),
             )
+        quota = quotas.resource_quota(config.namespace, config.quota)
+        self.resource_quota = k8s.core.v1.ResourceQuota(
+            self.named("quota"),
+            metadata=raw({**quota["metadata"], "namespace": ns}),
+            spec=raw(quota["spec"]),
+            opts=self.child(),
+        )
+        limits = quotas.limit_range(config.namespace, config.quota)
+        self.limit_range = k8s.core.v1.LimitRange(
+            self.named("limits"),
+            metadata=raw({**limits["metadata"], "namespace": ns}),
+            spec=raw(limits["spec"]),
+            opts=self.child(),
+        )
         self.config_maps = [
             k8s.core.v1.ConfigMap(
                 self.named("agent-policy"),
@@ -121,7 +171,7 @@ class WorkloadNamespace(Component):
             )
         self.artifact_repositories = None
         if config.artifact_repository:
-            repositories = argo.artifact_repositories(store)
+            repositories = argo.artifact_repositories(store, config.namespace)
             self.artifact_repositories = k8s.core.v1.ConfigMap(
                 self.named("artifact-repositories"),
                 metadata={**meta(repositories["metadata"]["name"]), **repositories["metadata"]},
@@ -135,7 +185,16 @@ class WorkloadNamespace(Component):
             kind=manifest["kind"],
             metadata={**manifest["metadata"], "namespace": ns},
             spec=manifest["spec"],
-            opts=self.child(*config.requires, self.service_account, self.artifact_secret, *self.config_maps),
+            # Pods only ever start under the namespace's quota and limits.
+            opts=self.child(
+                *config.requires,
+                self.service_account,
+                self.executor_token,
+                self.artifact_secret,
+                self.resource_quota,
+                self.limit_range,
+                *self.config_maps,
+            ),
         )
         self.namespace_name = ns
         self.register_outputs(

@@ -7,12 +7,14 @@
 #   hack/tools.sh pulumi-home       print the PULUMI_HOME that holds the built providers
 #
 # Each tool is a small wrapper module in hack/tools/<tool>/: its go.mod pins the version
-# (with `tool` directives naming the commands) and its go.sum the hashes of every module,
+# (with `tool` directives naming the commands; minio-policy's is its own main.go, over
+# MinIO's policy package) and its go.sum the hashes of every module,
 # so a build is reproducible from the Go module proxy alone. Builds land in a cache outside
 # the work tree, one folder per tool and pin:
 #   ${AGENTIC_TOOLS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/agentic-platform/tools}/<tool>-<version>-<hash>/
-# where <hash> covers the wrapper module and the build flags, so changing a pin rebuilds
-# that tool only. <cache>/bin holds links to the current build of every command.
+# where <hash> covers the wrapper module's files (its own .go ones too) and the build
+# flags, so changing a pin rebuilds that tool only. <cache>/bin holds links to the
+# current build of every command.
 #
 # Pulumi's plugins go where its engine looks, so no run ever tries a download: the
 # Kubernetes provider into <cache>/pulumi-home (`pulumi plugin install --file`; use it as
@@ -40,6 +42,7 @@ VERSIONS=(
   "pulumi|v3.274.1|-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v3.274.1"
   "pulumi-kubernetes|v4.25.0|-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=4.25.0"
   "pulumi-python|v$(sed -n 's/^pulumi==//p' "$ROOT/requirements.lock")|"
+  "minio-policy|v3.1.3|"
 )
 
 log() { printf 'tools: %s\n' "$*" >&2; }

@@ -19,7 +19,7 @@ failed              the scraper's agent exited 1: Failed, every later task Omitt
 :func:`advance` plays one controller pass on a Workflow the operator built: it moves to
 the next stage's recorded status, renamed for the Workflow (node ids are
 ``<workflow>-<fnv32a(node name)>``, names ``<workflow>.<task>``, artifact keys
-``job-<job id>/...``), with the step outputs a test chooses, the gate as the operator
+``<namespace>/<job id>/...``), with the step outputs a test chooses, the gate as the operator
 resumed it, and timestamps kept where the Workflow already had them (new ones are ``at``,
 or the recording's, which starts at :data:`T0`).
 """
@@ -41,6 +41,7 @@ from agentic_operator.timestamps import format_time, parse_time
 
 FIXTURES = Path(__file__).parent / "argo_fixtures"
 NAME = "demo"  # the recorded workload, Workflow and job id
+NAMESPACE = "team-a"  # the recorded Workflow's namespace
 T0 = "2026-11-26T10:00:00Z"  # the recorded Workflow's creationTimestamp
 BUCKET = "agentic-artifacts"
 STAGES = ("scraper-running", "extractors-running", "gate", "resumed", "succeeded", "stopped", "failed")
@@ -83,12 +84,23 @@ def _walk(value: Any, change: Callable[[str | None, Any], Any], key: str | None 
     return change(key, value)
 
 
+def _prefix(namespace: str, job: str) -> str:
+    return pipeline.ARTIFACT_PREFIX.format(namespace=namespace, job_id=job)
+
+
+def _rekey(leaf: str, old: str, new: str) -> str:
+    """An artifact key under the prefix ``old`` moved under ``new`` (other text as it is)."""
+    return new + leaf[len(old) :] if leaf.startswith(old) else leaf
+
+
 def renamed(obj: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
     """A Workflow of ``old`` (workload, Workflow and job id alike) as Argo would have written
-    it for ``new``: node ids rehashed, node names, artifact keys and parameters renamed."""
+    it for ``new``: node ids rehashed, node names, parameters renamed, and artifact keys
+    moved from ``<namespace>/<old>/`` to ``<namespace>/<new>/``."""
     if old == new:
         return copy.deepcopy(dict(obj))
     ids = {i: node_id(new, new + n["name"][len(old) :]) for i, n in argo.nodes_of(obj).items()}
+    namespace = obj["metadata"]["namespace"]
 
     def change(key: str | None, leaf: Any) -> Any:
         if not isinstance(leaf, str):
@@ -99,7 +111,7 @@ def renamed(obj: Mapping[str, Any], old: str, new: str) -> dict[str, Any]:
             return new
         if leaf.startswith(old + "."):
             return new + leaf[len(old) :]
-        return leaf.replace(f"job-{old}/", f"job-{new}/")
+        return _rekey(leaf, _prefix(namespace, old), _prefix(namespace, new))
 
     return dict(_walk(obj, change))
 
@@ -115,17 +127,19 @@ def normalized(workflow: Mapping[str, Any], name: str) -> dict[str, Any]:
     for key in ("managedFields", "resourceVersion", "generation", "uid"):
         meta.pop(key, None)
     meta.get("annotations", {}).pop("workflows.argoproj.io/last-seen-version", None)
-    meta["namespace"] = "team-a"
+    namespace, meta["namespace"] = meta["namespace"], NAMESPACE
     for ref in meta.get("ownerReferences", []):
         ref["uid"] = "11111111-2222-3333-4444-555555555555"
     shift = parse_time(T0) - created  # type: ignore[operator]
 
     def change(key: str | None, leaf: Any) -> Any:
-        if key in _TIMES and isinstance(leaf, str) and (when := parse_time(leaf)) is not None:
+        if not isinstance(leaf, str):
+            return leaf
+        if key in _TIMES and (when := parse_time(leaf)) is not None:
             return format_time(when + shift)
-        if key == "namespace" and leaf == workflow["metadata"]["namespace"]:
-            return "team-a"
-        return leaf
+        if key == "namespace" and leaf == namespace:
+            return NAMESPACE
+        return _rekey(leaf, _prefix(namespace, NAME), _prefix(NAMESPACE, NAME))
 
     return dict(_walk(wf, change))
 
@@ -241,9 +255,7 @@ def advance(
     wf = copy.deepcopy(dict(workflow))
     name = wf["metadata"]["name"]
     job = next((p["value"] for p in wf["spec"]["arguments"]["parameters"] if p["name"] == pipeline.PARAM_JOB_ID), name)
-    recording = renamed(recorded(stage), NAME, name)
-    if job != name:
-        recording = _rekeyed(recording, name, job)
+    recording = _rekeyed(recorded(stage, name), wf["metadata"].get("namespace", NAMESPACE), name, job)
     status = recording["status"]
     values = {**DEFAULT_REPORTS, **(reports or {})}
     for node in argo.nodes_of(recording).values():  # a step's node, and its attempts' under a retryStrategy
@@ -264,9 +276,13 @@ def advance(
     return wf
 
 
-def _rekeyed(recording: dict[str, Any], name: str, job: str) -> dict[str, Any]:
-    """A job id other than the Workflow's name: it names the artifact keys and is the
-    ``job-id`` parameter wherever one is recorded."""
+def _rekeyed(recording: dict[str, Any], namespace: str, name: str, job: str) -> dict[str, Any]:
+    """The recording of ``name`` for a Workflow in ``namespace`` whose job id is ``job``
+    (the operator's may differ from the Workflow's name): artifact keys under
+    ``<namespace>/<job>/``, and ``job`` the ``job-id`` parameter wherever one is recorded."""
+    old, new = _prefix(NAMESPACE, name), _prefix(namespace, job)
+    if old == new:
+        return recording
 
     def change(value: Any) -> Any:
         if isinstance(value, dict):
@@ -276,7 +292,7 @@ def _rekeyed(recording: dict[str, Any], name: str, job: str) -> dict[str, Any]:
             return out
         if isinstance(value, list):
             return [change(v) for v in value]
-        return value.replace(f"job-{name}/", f"job-{job}/") if isinstance(value, str) else value
+        return _rekey(value, old, new) if isinstance(value, str) else value
 
     rekeyed: dict[str, Any] = change(recording)
     return rekeyed

@@ -12,6 +12,7 @@ Argo's full updates are), which leaves every PUT of a Workflow to the operator's
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -102,6 +103,15 @@ class OperatorProcess:
 
     def metrics(self) -> str:
         return self.get("/metrics")[1]
+
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP): its connections stay open but nothing is read."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
 
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

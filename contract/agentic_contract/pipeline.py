@@ -144,8 +144,9 @@ GATE_OUTPUTS = (GATE_DECISION, GATE_DECIDED_BY, GATE_REASON)
 APPROVED = "approved"
 REJECTED = "rejected"
 
-# Artifacts live under this prefix in the bucket.
-ARTIFACT_PREFIX = "job-{job_id}/"
+# Artifacts live under this prefix in the bucket: the workload's namespace first, so one
+# team's keys never meet another's (each namespace's MinIO user may use only its own).
+ARTIFACT_PREFIX = "{namespace}/{job_id}/"
 
 # ---------------------------------------------------------------------------------------
 # The agent's side: how a step is run, where it reads and writes.

@@ -166,7 +166,7 @@ SPEC_SCHEMA: dict[str, Any] = {
     ],
     "properties": {
         "jobId": _str(
-            "Identifies the job: names the Workflow and the artifact prefix job-<jobId>/. Defaults to metadata.name.",
+            "Identifies the job: names the Workflow and the artifact prefix <namespace>/<jobId>/. Defaults to metadata.name.",
             maxLength=63,
             pattern=JOB_ID_PATTERN,
         ),
@@ -413,7 +413,7 @@ def apply_defaults(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 def job_id(obj: Mapping[str, Any]) -> str:
     """The job id: ``spec.jobId``, else ``metadata.name``. It names the Workflow and the
-    artifact prefix ``job-<jobId>/``. Never raises: a malformed object reads as empty."""
+    artifact prefix ``<namespace>/<jobId>/``. Never raises: a malformed object reads as empty."""
     spec, meta = obj.get("spec"), obj.get("metadata")
     explicit = spec.get("jobId") if isinstance(spec, Mapping) else None
     return str(explicit or (meta.get("name", "") if isinstance(meta, Mapping) else ""))

@@ -190,14 +190,21 @@ class _Draft:
 
 
 def _human(workload: Mapping[str, Any]) -> tuple[Decision | None, str | None]:
-    """A human's decision from annotations, or an error naming the bad annotation."""
+    """A human's decision from annotations, or an error naming the bad annotation.
+
+    Read exactly as the platform's admission policy (components/approval.py) lets them be
+    written: the value is ``approved`` or ``rejected`` as is, and ``approval-by`` is the
+    username the API server checked it against, so it is what the decision records.
+    """
     annotations = workload["metadata"].get("annotations") or {}
-    value = str(annotations.get(api.APPROVAL, "")).strip().lower()
+    value = str(annotations.get(api.APPROVAL, ""))
     if not value:
         return None, None
     if value not in (pipeline.APPROVED, pipeline.REJECTED):
         return None, f"annotation {api.APPROVAL}: {value!r} is not {pipeline.APPROVED} or {pipeline.REJECTED}"
-    actor = str(annotations.get(api.APPROVAL_BY) or "unknown")
+    actor = str(annotations.get(api.APPROVAL_BY) or "")
+    if not actor:
+        return None, f"annotation {api.APPROVAL_BY} is missing: it must be the approver's username"
     reason = str(annotations.get(api.APPROVAL_REASON) or f"{value} by {actor}")
     return Decision(value == pipeline.APPROVED, (reason,), api.human_source(actor)), None
 
@@ -536,7 +543,10 @@ def _gate(
         started=started,
         deadline=deadline,
         timeout_reason=why,
-        approve_hint=f"kubectl -n {owner['namespace']} annotate aw {owner['name']} {api.APPROVAL}=approved (or =rejected)",
+        approve_hint=(
+            f"kubectl -n {owner['namespace']} annotate aw {owner['name']} {api.APPROVAL}=approved (or =rejected)"
+            f" {api.APPROVAL_BY}=<your username>"
+        ),
         policy_input=gate_input(workload, spec, wf, settings),
     )
 

@@ -38,6 +38,7 @@ from testkit.opa import OpaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "pricing-check.yaml"
+BEFORE_GATE = (pipeline.STEP_SCRAPER, pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM)
 DEMO_POLICY = {
     "blocked_networks": {"127.0.0.0/8": None},
     "internal_host_suffixes": ["svc", "cluster.local", "internal"],
@@ -56,6 +57,25 @@ def _policies(directory: Path) -> Path:
     return directory
 
 
+def bundled_run(work: Path, arguments: dict[str, str], platform: dict[str, str]) -> TemplateRun:
+    """The default stack's template running its bundled agent (the source ConfigMap laid
+    out under ``work``), with the demo's policy data: what a fresh platform's pods run."""
+    policy_dir = work / "policies"
+    policy_dir.mkdir()
+    _policies(policy_dir)
+    template_settings = config.template_settings("agentic-system")  # the default: bundled agent
+    source = template_settings.agent_bundle
+    assert source is not None
+    return TemplateRun(
+        template.workflow_template(template_settings),
+        work / "pods",
+        arguments,
+        platform,
+        policy_dir / bundle.DATA_FILE,
+        launcher=lay_out(source, work / "agent-source"),
+    )
+
+
 def main() -> int:
     binary = chromium_binary()
     if binary is None:
@@ -70,8 +90,6 @@ def main() -> int:
         workload["spec"]["targetUrls"] = [url]
         spec = api.parse(workload)
         settings = Settings(default_agent_image=config.DEFAULT_AGENT_IMAGE, default_bucket=config.DEFAULT_BUCKET)
-        (work / "policies").mkdir()
-        policy_dir = _policies(work / "policies")
         policy = opa.start().client()
         admission = policy.evaluate(ADMISSION, reconcile.admission_input(workload, spec, settings))
         _say(f"admission ({ADMISSION}): {'allowed' if admission.allowed else 'denied'} {'; '.join(admission.reasons)}")
@@ -88,20 +106,9 @@ def main() -> int:
             llm = ChatServer(extractive_answer)
             platform = {pipeline.ENV_LITELLM_URL: llm.url}
         platform[pipeline.ENV_BROWSERLESS_URL] = browser.endpoint
-        template_settings = config.template_settings("agentic-system")  # the default: bundled agent
-        source = template_settings.agent_bundle
-        assert source is not None
-        manifest = template.workflow_template(template_settings)
-        run = TemplateRun(
-            manifest,
-            work / "pods",
-            workload_arguments(spec.job_id, list(spec.target_urls), spec.objective),
-            platform,
-            policy_dir / bundle.DATA_FILE,
-            launcher=lay_out(source, work / "agent-source"),
-        )
+        run = bundled_run(work, workload_arguments(spec.job_id, list(spec.target_urls), spec.objective), platform)
         outputs: dict[str, dict[str, str]] = {}
-        for step in (pipeline.STEP_SCRAPER, pipeline.STEP_SCREENSHOTS, pipeline.STEP_DOM):
+        for step in BEFORE_GATE:
             result = run.run(step)
             shown = ", ".join(f"{k}={v}" for k, v in result.parameters.items())
             _say(

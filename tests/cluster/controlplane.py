@@ -213,7 +213,10 @@ class ControlPlane:
         return next(c for c in components if c["name"] == name)
 
     def restart_apiserver(self, *, down_for: float = 0.0) -> None:
-        """Stop kube-apiserver, wait ``down_for`` seconds, start it again with its own flags."""
+        """Stop kube-apiserver, wait ``down_for`` seconds, start it again with its own flags;
+        return once a new pod runs again: the scheduler's and kwok's watches are back (their
+        client-go backoff grows while the server is down, up to 30 s between attempts), so
+        what a test sees afterwards is the process under test recovering, not them."""
         pid_file = self.cluster_dir / "pids" / "kube-apiserver.pid"
         pid = int(pid_file.read_text().strip())
         os.kill(pid, signal.SIGTERM)
@@ -234,6 +237,7 @@ class ControlPlane:
         )
         pid_file.write_text(str(process.pid))
         wait_for(self._healthy, timeout=self.timeout, what="kube-apiserver to come back")
+        self._pods_run()
 
     def etcdctl(self, *args: str) -> str:
         """Run etcdctl against the cluster's etcd, e.g. to change what the API server stores
@@ -262,6 +266,29 @@ class ControlPlane:
         with self.client() as api:
             kubernetes.client.VersionApi(api).get_code(_request_timeout=2)
         return True
+
+    def _pods_run(self) -> None:
+        """A pod is scheduled and kwok runs it (then it is removed, not waited for)."""
+        kube = self.kube()
+        name = f"probe-{time.monotonic_ns()}"
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "probe", "image": "probe"}], "restartPolicy": "Never"},
+        }
+        wait_for(lambda: kube.create(pod), timeout=self.timeout, what="a probe pod to be created")
+        try:
+            wait_for(
+                lambda: (
+                    (kube.find("v1", "Pod", name, namespace="default") or {}).get("status", {}).get("phase")
+                    == "Running"
+                ),
+                timeout=self.timeout,
+                what="the scheduler and kwok to run a pod again",
+            )
+        finally:
+            kube.delete("v1", "Pod", name, namespace="default", grace_period_seconds=0)
 
     def _default_service_account(self) -> bool:
         return self.kube().find("v1", "ServiceAccount", "default", namespace="default") is not None

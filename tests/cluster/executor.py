@@ -17,14 +17,17 @@ kubelet would, in their order (``cmd/argoexec/commands/wait.go``,
 4. the kubelet reports the pod: ``init``, ``main`` and ``wait`` terminated with their exit
    codes, phase Succeeded (or Failed).
 
-The task results are written with the token of the executor ServiceAccount the platform
-renders (components/workloads.py), so its Role is what allows them. The template the
-executor works from is the one Argo's controller put in the pod (``ARGO_TEMPLATE``), so
-the outputs are exactly what Argo resolved, bucket and key included.
+The task results are written with the token Argo mounted into the pod's ``wait``
+container (the template mounts none of its own: the executor ServiceAccount's token
+Secret, components/workloads.py), read from that Secret as the kubelet would, so the
+executor's Role is what allows them. The template the executor works from is the one
+Argo's controller put in the pod (``ARGO_TEMPLATE``), so the outputs are exactly what
+Argo resolved, bucket and key included.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -33,7 +36,7 @@ from typing import Any
 
 from agentic_operator import argo_names
 from agentic_operator.timestamps import now_text
-from tests.cluster.controlplane import wait_for
+from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.kube import Kube
 
 TASK_RESULT = "WorkflowTaskResult"
@@ -41,6 +44,7 @@ LABEL_WORKFLOW = "workflows.argoproj.io/workflow"
 LABEL_COMPLETED = "workflows.argoproj.io/report-outputs-completed"
 ANNOTATION_NODE_ID = "workflows.argoproj.io/node-id"
 ANNOTATION_NODE_NAME = "workflows.argoproj.io/node-name"
+TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"  # where client-go looks in a pod
 
 
 def _env(container: Mapping[str, Any], name: str) -> str | None:
@@ -50,12 +54,15 @@ def _env(container: Mapping[str, Any], name: str) -> str | None:
 class Executor:
     """Argo's executor and the kubelet for the pods of one namespace.
 
-    ``admin`` reads and updates pods (as the kubelet does, through ``pods/status``);
-    ``executor`` writes WorkflowTaskResults (the executor ServiceAccount's token).
+    The admin's client reads and updates pods and reads the Secrets they mount (as the
+    kubelet does, through ``pods/status``); WorkflowTaskResults are written with the token
+    mounted into the pod's ``wait`` container.
     """
 
-    def __init__(self, admin: Kube, executor: Kube, namespace: str) -> None:
-        self.admin, self.executor, self.namespace = admin, executor, namespace
+    def __init__(self, cluster: ControlPlane, namespace: str) -> None:
+        self.cluster, self.namespace = cluster, namespace
+        self.admin = cluster.kube()
+        self._logins: dict[str, Kube] = {}
 
     def pod(self, workflow: str, step: str, *, timeout: float = 60) -> dict[str, Any]:
         """The step's running pod once kwok runs it: node ``<workflow>.<step>``, or its
@@ -87,12 +94,13 @@ class Executor:
         node_id = pod["metadata"]["annotations"][ANNOTATION_NODE_ID]
         owner = pod["metadata"]["ownerReferences"][0]  # the Workflow (Argo's controller reference)
 
-        self._initialize(node_id, workflow, owner["uid"])
+        executor = self.login(pod)
+        self._initialize(executor, node_id, workflow, owner["uid"])
         reported, complete = self._outputs(template, outputs or {}, saved=outputs is not None and exit_code == 0)
-        result = self.executor.patch(
+        result = executor.patch(
             argo_names.API_VERSION, TASK_RESULT, node_id, {"outputs": reported}, namespace=self.namespace
         )
-        result = self.executor.patch(
+        result = executor.patch(
             argo_names.API_VERSION,
             TASK_RESULT,
             node_id,
@@ -102,8 +110,29 @@ class Executor:
         self._terminate(pod, main_exit=exit_code, wait_exit=0 if complete else 1)
         return result
 
-    def _initialize(self, node_id: str, workflow: str, workflow_uid: str) -> None:
-        self.executor.create(
+    def login(self, pod: Mapping[str, Any]) -> Kube:
+        """A client with the token the ``wait`` container finds in :data:`TOKEN_DIR`: the
+        Secret volume Argo mounted there (a pod that mounts none gives the executor none)."""
+        wait = next(c for c in pod["spec"]["containers"] if c["name"] == "wait")
+        mount = next((m for m in wait.get("volumeMounts") or [] if m["mountPath"] == TOKEN_DIR), None)
+        assert mount is not None, f"no token mounted into {pod['metadata']['name']}'s wait container"
+        volume = next(v for v in pod["spec"]["volumes"] if v["name"] == mount["name"])
+        assert "secret" in volume, f"the wait container's token is not a Secret's: {volume}"
+        secret = volume["secret"]["secretName"]
+
+        def token() -> str | None:  # the token controller fills the Secret once it sees it
+            found = self.admin.find("v1", "Secret", secret, namespace=self.namespace)
+            data = (found or {}).get("data") or {}
+            return base64.b64decode(data["token"]).decode() if "token" in data else None
+
+        value = wait_for(token, timeout=30, what=f"a token in Secret {self.namespace}/{secret}")
+        assert value is not None  # wait_for returns only what is truthy
+        if value not in self._logins:
+            self._logins[value] = self.cluster.kube(token=value)
+        return self._logins[value]
+
+    def _initialize(self, executor: Kube, node_id: str, workflow: str, workflow_uid: str) -> None:
+        executor.create(
             {
                 "apiVersion": argo_names.API_VERSION,
                 "kind": TASK_RESULT,

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from agentic_contract import pipeline
-from components import template
+from components import podspec, template
 from testkit import factories
 from tests.cluster.argo import ArgoController, install_crds
 from tests.cluster.controlplane import ControlPlane, wait_for
@@ -91,11 +91,13 @@ def test_strict_mode_runs_build_workflows_shape_and_the_pod_carries_the_resource
         return next((p for p in pods if pipeline.STEP_SCRAPER in p["metadata"]["name"]), None)
 
     pod = wait_for(scraper_pod, timeout=60, what=f"the scraper pod (controller log: {strict.log_path})")
+    storage_request, storage_limit = SETTINGS.ephemeral_storage  # the template's, which the workload leaves alone
     assert pod is not None and _main(pod)["resources"] == {
-        "requests": {"cpu": "250m", "memory": "512Mi"},
-        "limits": {"cpu": "250m", "memory": "512Mi"},
+        "requests": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": storage_request},
+        "limits": {"cpu": "250m", "memory": "512Mi", "ephemeral-storage": storage_limit},
     }
-    assert _phase(kube, "sized")[0] == "Running"
+    # The controller creates the pod before it writes the Workflow's phase.
+    wait_for(lambda: _phase(kube, "sized")[0] == "Running", timeout=30, what="the Workflow's Running phase")
 
 
 def test_strict_mode_keeps_the_templates_resources_when_the_workload_names_none(
@@ -107,11 +109,8 @@ def test_strict_mode_keeps_the_templates_resources_when_the_workload_names_none(
         timeout=60,
         what=f"the scraper pod (controller log: {strict.log_path})",
     )
-    requests, limits = SETTINGS.requests, SETTINGS.limits
-    assert _main(pods[0])["resources"] == {
-        "requests": {"cpu": requests[0], "memory": requests[1]},
-        "limits": {"cpu": limits[0], "memory": limits[1]},
-    }
+    expected = podspec.resources(SETTINGS.requests, SETTINGS.limits, ephemeral_storage=SETTINGS.ephemeral_storage)
+    assert _main(pods[0])["resources"] == expected
 
 
 def test_strict_mode_marks_a_workflow_with_its_own_pod_spec_patch_error(strict: ArgoController, kube: Kube) -> None:

@@ -43,7 +43,9 @@ FIELD_MANAGER = "pulumi-kubernetes"  # server-side apply, as the provider does b
 def manifests() -> list[dict[str, Any]]:
     run = run_main(Harness(dev_config()))
     return [
-        r.as_sent for r in run.resources if r.custom and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE
+        r.as_sent
+        for r in run.resources
+        if r.custom and not r.read and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE
     ]
 
 

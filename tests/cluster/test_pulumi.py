@@ -16,25 +16,30 @@ The tests run in file order on one stack: the lifecycle is the subject.
 from __future__ import annotations
 
 import base64
+import copy
+import ipaddress
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from components import argo as argo_chart
 from testkit.tools import tool
 from tests.cluster.argo import ArgoController
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.kube import Kube
 from tests.cluster.pulumi import Project
 from tests.infra.conftest import dev_config, run_main
-from tests.infra.harness import Harness
+from tests.infra.harness import Harness, Run
 
 PLATFORM, WORKLOADS = "agentic-system", ("team-a", "team-b")
 CRD = "agentworkloads.agentic.dev"
@@ -68,18 +73,33 @@ def storage_for_minio(kube: Kube, size: str = "5Gi") -> None:
 
 
 @pytest.fixture(scope="module")
-def project(cluster: ControlPlane, argo: ArgoController, tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(cluster: ControlPlane, argo: ArgoController, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     assert yaml.safe_load(cluster.kubeconfig.read_text())["current-context"] == CONTEXT
     project = Project(tmp_path_factory.mktemp("pulumi"))
     project.init()
     tier_config(project, cluster)
     storage_for_minio(cluster.kube())
-    return project
+    # The Argo that is "already installed" runs its executor as README asks of one
+    # (workload namespaces enforce restricted Pod Security).
+    before = copy.deepcopy(argo.config)
+    argo.set_config(executor=argo_chart.executor())
+    yield project
+    argo.config = before
+    argo.set_config()
+    # The stack's admission policy binds every namespace: never leave it for the session's
+    # other modules, whatever failed above (destroy is a test of its own).
+    if project.resources():
+        project.run("destroy", "--yes", check=False)
 
 
 @pytest.fixture(scope="module")
 def first_up(project: Project) -> subprocess.CompletedProcess[str]:
     return project.run("up", "--yes", "--skip-preview")
+
+
+def declared(change: dict[str, Any] | None = None) -> Run:
+    """What the program declares for the tier's stack (``change`` over it), under mocks."""
+    return run_main(Harness({**dev_config(), "argo.install": "external", **(change or {})}))
 
 
 def secret_data(kube: Kube, name: str, namespace: str) -> dict[str, str]:
@@ -96,8 +116,7 @@ def test_up_creates_and_awaits_every_resource(cluster: ControlPlane, project: Pr
     assert "error" not in first_up.stdout.lower().split("outputs:")[0], first_up.stdout
     # Every Kubernetes resource the program declares (as the mock harness records it for the
     # same config) is in the state, with the outputs the provider read back when it was ready.
-    declared = run_main(Harness({**dev_config(), "argo.install": "external"}))
-    expected = sorted((r.type, r.name) for r in declared.resources if r.type.startswith("kubernetes:"))
+    expected = sorted((r.type, r.name) for r in declared().resources if r.type.startswith("kubernetes:"))
     created = [r for r in project.resources() if r["type"].startswith("kubernetes:")]
     assert sorted((r["type"], r["urn"].split("::")[-1]) for r in created) == expected
     assert all(r.get("outputs", {}).get("metadata", {}).get("uid") for r in created)
@@ -111,11 +130,31 @@ def test_up_creates_and_awaits_every_resource(cluster: ControlPlane, project: Pr
     assert job["status"]["succeeded"] == 1  # kwok completed its pod; the provider waited for it
     claim = kube.get("v1", "PersistentVolumeClaim", "data-minio-0", namespace=PLATFORM)
     assert claim["status"]["phase"] == "Bound"
+    users = secret_data(kube, "minio-tenants", PLATFORM)
     for namespace in WORKLOADS:
         template = kube.get("argoproj.io/v1alpha1", "WorkflowTemplate", "visual-analysis-template", namespace=namespace)
         assert template["spec"]["entrypoint"]
+        # The external Argo's repository here: the namespace's own MinIO user, its own prefix.
         repositories = kube.get("v1", "ConfigMap", "artifact-repositories", namespace=namespace)
-        assert "workflows.argoproj.io/default-artifact-repository" in repositories["metadata"]["annotations"]
+        key = repositories["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
+        s3 = yaml.safe_load(repositories["data"][key])["s3"]
+        assert s3["keyFormat"].startswith(f"{namespace}/")
+        credentials = secret_data(kube, s3["accessKeySecret"]["name"], namespace)
+        assert credentials[s3["accessKeySecret"]["key"]] == users[f"{namespace}.accessKey"]
+        assert credentials[s3["secretKeySecret"]["key"]] == users[f"{namespace}.secretKey"]
+        policies = kube.objects("networking.k8s.io/v1", "NetworkPolicy", namespace=namespace)
+        assert [p["metadata"]["name"] for p in policies] == ["agentic-workflows"]
+    assert len({users[f"{ns}.secretKey"] for ns in WORKLOADS}) == len(WORKLOADS)
+    # The API server's endpoints, read through the stack's provider, in the workflow pods' egress.
+    endpoints = kube.get("discovery.k8s.io/v1", "EndpointSlice", "kubernetes", namespace="default")
+    egress = kube.get("networking.k8s.io/v1", "NetworkPolicy", "agentic-workflows", namespace=WORKLOADS[0])
+    blocks = {b["ipBlock"]["cidr"] for rule in egress["spec"]["egress"] for b in rule.get("to", []) if "ipBlock" in b}
+    assert {str(ipaddress.ip_network(a)) for e in endpoints["endpoints"] for a in e["addresses"]} <= blocks
+    for kind, name in [
+        ("ValidatingAdmissionPolicy", "agentic-approvals"),
+        ("ValidatingAdmissionPolicyBinding", "agentic-approvals"),
+    ]:
+        assert kube.find("admissionregistration.k8s.io/v1", kind, name) is not None, kind
     outputs = project.outputs()
     assert outputs["kubeContext"] == CONTEXT and outputs["argoInstall"] == "external"
 
@@ -129,7 +168,7 @@ def test_generated_credentials_are_secret_in_the_state(cluster: ControlPlane, pr
         assert value not in exported
         assert value not in first_up.stdout
     generated = [r for r in project.resources() if r["type"] == "pulumi-python:dynamic/agentic:GeneratedSecret"]
-    assert len(generated) == 4
+    assert len(generated) == 2 + 2 * len(WORKLOADS)  # MinIO's root user; a user per workload namespace
     assert all(
         r["outputs"]["value"].get(SECRET_SIG_KEY) == SECRET_SIG and "ciphertext" in r["outputs"]["value"]
         for r in generated
@@ -139,9 +178,10 @@ def test_generated_credentials_are_secret_in_the_state(cluster: ControlPlane, pr
 def test_a_second_up_changes_nothing_and_keeps_the_credentials(
     cluster: ControlPlane, project: Project, first_up: Any
 ) -> None:
-    before = secret_data(cluster.kube(), "minio-credentials", PLATFORM)
+    kube = cluster.kube()
+    before = [secret_data(kube, name, PLATFORM) for name in ("minio-credentials", "minio-tenants")]
     project.run("up", "--yes", "--expect-no-changes")
-    assert secret_data(cluster.kube(), "minio-credentials", PLATFORM) == before
+    assert [secret_data(kube, name, PLATFORM) for name in ("minio-credentials", "minio-tenants")] == before
 
 
 def test_refresh_finds_no_drift(project: Project, first_up: Any) -> None:
@@ -151,20 +191,36 @@ def test_refresh_finds_no_drift(project: Project, first_up: Any) -> None:
 
 def test_preview_diff_after_a_config_change_shows_exactly_what_changes(project: Project, first_up: Any) -> None:
     """Another workload namespace: the engine plans exactly what the program's declarations
-    say changes (the mock harness, run on both configs): the new namespace's resources and
-    the operator's Role there created, the operator's Deployment (one more namespace to
-    watch) updated, nothing else."""
-    creates, updates = _declared_changes({"workloadNamespaces": [*WORKLOADS, "team-c"]})
-    assert ("kubernetes:apps/v1:Deployment", "agentic-operator-deployment") in updates
-    assert ("kubernetes:core/v1:Namespace", "agentic-workloads-team-c-namespace") in creates
+    say changes (the mock harness, run on both configs): the new namespace's resources, its
+    MinIO user's keys and the operator's Role there created; the operator's Deployment (one
+    more namespace to watch) and the NetworkPolicy that lets the new namespace reach MinIO
+    updated; MinIO's users Secret and policies ConfigMap (the provider replaces changed
+    data) and the bucket Job (a Job's pod template cannot change) replaced, so the Job runs
+    again and adds the new user; the API server's EndpointSlice read again. Nothing else."""
+    expected = _declared_changes({"workloadNamespaces": [*WORKLOADS, "team-c"]})
+    assert expected[("kubernetes:apps/v1:Deployment", "agentic-operator-deployment")] == "update"
+    assert expected[("kubernetes:core/v1:Namespace", "agentic-workloads-team-c-namespace")] == "create"
+    assert (
+        expected[("kubernetes:networking.k8s.io/v1:NetworkPolicy", "agentic-network-agentic-system-minio")] == "update"
+    )
+    assert {k for k, op in expected.items() if op == "replace"} == {
+        ("kubernetes:batch/v1:Job", "agentic-minio-bucket"),
+        ("kubernetes:core/v1:Secret", "agentic-minio-tenants"),
+        ("kubernetes:core/v1:ConfigMap", "agentic-minio-tenant-policies"),
+    }
     project.config("workloadNamespaces[2]", "team-c", path=True)
     try:
-        steps = [s for s in project.steps("--diff") if s["op"] != "same"]
-        planned = sorted((s["op"], *_type_and_name(s["urn"])) for s in steps)
-        assert planned == sorted([("create", *k) for k in creates] + [("update", *k) for k in updates])
+        ops: dict[tuple[str, str], set[str]] = {}
+        for step in project.steps("--diff"):
+            if step["op"] != "same":
+                ops.setdefault(_type_and_name(step["urn"]), set()).add(step["op"])
+        # A replacement is several steps of one resource (replace, create-replacement, delete-replaced).
+        assert {k: "replace" if "replace" in v else "/".join(sorted(v)) for k, v in ops.items()} == expected
         text = project.run("preview", "--diff").stdout
         assert '"team-a,team-b" => "team-a,team-b,team-c"' in text  # AGENTIC_NAMESPACES
-        assert f"+ {len(creates)} to create" in text and f"~ {len(updates)} to update" in text
+        count = Counter(expected.values())
+        assert f"+ {count['create']} to create" in text and f"~ {count['update']} to update" in text, text
+        assert f"+-{count['replace']} to replace" in text, text
     finally:
         project.run("config", "rm", "--path", "workloadNamespaces[2]")
     project.run("preview", "--expect-no-changes")
@@ -175,15 +231,36 @@ def _type_and_name(urn: str) -> tuple[str, str]:
     return types.split("$")[-1], name
 
 
-def _declared_changes(change: dict[str, Any]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(created, updated) resources, as (type, name), between the tier's config and one with
-    ``change``, from what the program declares under mocks."""
-    base = {**dev_config(), "argo.install": "external"}
-    before = {(r.type, r.name): r for r in run_main(Harness(base)).resources}
-    after = {(r.type, r.name): r for r in run_main(Harness({**base, **change})).resources}
+# What the Kubernetes provider replaces rather than updates when it changes (its forceNew
+# fields, pkg/provider/diff.go in pulumi-kubernetes v4.25.0): a Job's pod template, and a
+# Secret's or ConfigMap's data (immutable unless the provider's enable*Mutable is set).
+IMMUTABLE: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "kubernetes:batch/v1:Job": lambda job: job["spec"]["template"],
+    "kubernetes:core/v1:Secret": lambda secret: [secret.get(k) for k in ("type", "stringData", "data")],
+    "kubernetes:core/v1:ConfigMap": lambda config_map: [config_map.get(k) for k in ("data", "binaryData")],
+}
+
+
+def _declared_changes(change: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """The step the engine should plan for each resource, as (type, name): ``op``, between
+    the tier's config and one with ``change``, from what the program declares under mocks.
+    A read is read again on every preview."""
+    before = {(r.type, r.name): r for r in declared().resources}
+    after = {(r.type, r.name): r for r in declared(change).resources}
     created = after.keys() - before.keys()
-    updated = {k for k in after.keys() & before.keys() if after[k].custom and after[k].manifest != before[k].manifest}
-    return created, updated
+    changed = {k for k in after.keys() & before.keys() if after[k].custom and after[k].manifest != before[k].manifest}
+    replaced = {
+        k
+        for k in changed
+        if k[0] in IMMUTABLE and IMMUTABLE[k[0]](after[k].manifest) != IMMUTABLE[k[0]](before[k].manifest)
+    }
+    reads = {k for k, r in after.items() if r.read}
+    return {
+        **dict.fromkeys(created - reads, "create"),
+        **dict.fromkeys(changed - replaced - reads, "update"),
+        **dict.fromkeys(replaced, "replace"),
+        **dict.fromkeys(reads, "read"),
+    }
 
 
 def test_bad_stack_config_fails_before_any_resource_is_touched(project: Project, first_up: Any) -> None:
@@ -353,16 +430,16 @@ def test_destroy_leaves_only_what_is_retained_and_says_so(
 
     for namespace in WORKLOADS:
         wait_for(lambda: gone(namespace), timeout=120, what=f"namespace {namespace} to be deleted")  # noqa: B023
-    for api, kind, name in [
-        ("apps/v1", "Deployment", "agentic-operator"),
-        ("apps/v1", "StatefulSet", "minio"),
-        ("batch/v1", "Job", "minio-bucket"),
-        ("v1", "Service", "minio"),
-        ("v1", "Secret", "minio-credentials"),
-        ("v1", "ConfigMap", "agentic-operator-policies"),
-        ("v1", "ServiceAccount", "agentic-operator"),
-    ]:
-        assert kube.find(api, kind, name, namespace=PLATFORM) is None, f"{kind}/{name} survived"
+    # Every object the program declares is gone but those it retains (retainOnDelete): the
+    # CRD and the platform namespace; cluster-wide ones (the admission policy, its binding,
+    # the approver ClusterRole) and those in the kept namespace (NetworkPolicies, MinIO's
+    # Secrets) included.
+    for resource in declared().resources:
+        if resource.custom and not resource.read and resource.type.startswith("kubernetes:"):
+            manifest = resource.manifest
+            meta = manifest["metadata"]
+            found = kube.find(manifest["apiVersion"], manifest["kind"], meta["name"], namespace=meta.get("namespace"))
+            assert (found is not None) == resource.retain, f"{manifest['kind']}/{meta['name']}: {found is not None}"
     # Retained: the CRD (every AgentWorkload), and MinIO's data: its namespace and claim.
     assert kube.find("apiextensions.k8s.io/v1", "CustomResourceDefinition", CRD) is not None
     assert kube.find("v1", "Namespace", PLATFORM) is not None

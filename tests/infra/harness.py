@@ -2,9 +2,10 @@
 
 No CLI, engine or cluster: ``pulumi.runtime.set_mocks`` answers every registration. The
 stock ``MockMonitor`` hands mocks the inputs but not the parent or the dependencies, so
-:class:`RecordingMonitor` overrides ``RegisterResource`` to record type, name, URN,
-parent URN, dependency URNs and inputs (secrets still wrapped: :func:`plain` unwraps
-them, :func:`is_secret` tells them apart).
+:class:`RecordingMonitor` overrides ``RegisterResource`` (and ``ReadResource``, for
+``Resource.get``) to record type, name, URN, parent URN, dependency URNs, provider and
+inputs (secrets still wrapped: :func:`plain` unwraps them, :func:`is_secret` tells them
+apart).
 
 Stack config is process-global (``set_all_config``), as is the root Stack resource: both
 are reset around every run. The config is also written as the stack settings file
@@ -30,6 +31,7 @@ import yaml
 from pulumi.runtime import mocks, rpc, settings
 
 from components import config as platform_config
+from components import network
 from components.config import PROJECT
 from components.generated import VALUE
 
@@ -98,6 +100,7 @@ class Registered:
     custom: bool
     provider: str  # the provider reference (``<urn>::<id>``) a custom resource goes through
     retain: bool  # retainOnDelete: `pulumi destroy` leaves it in the cluster
+    read: bool = False  # ``Resource.get``: an existing object the program reads, never changes
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -113,10 +116,22 @@ class Registered:
         return result
 
 
+# What a cluster answers for the reads a program makes (``Resource.get``): type and id -> state.
+API_SERVER_SLICE = {
+    "addressType": "IPv4",
+    "endpoints": [{"addresses": ["172.18.0.2"], "conditions": {"ready": True}}],
+    "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+}
+CLUSTER_OBJECTS = {(network.ENDPOINT_SLICE_TYPE, network.API_SERVER_SLICE): API_SERVER_SLICE}
+
+
 class Mocks(pulumi.runtime.Mocks):
-    """Resources echo their inputs; generated secrets get :func:`generated` values."""
+    """Resources echo their inputs; generated secrets get :func:`generated` values;
+    reads of existing objects answer from :data:`CLUSTER_OBJECTS`."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.resource_id and (args.typ, args.resource_id) in CLUSTER_OBJECTS:
+            return args.resource_id, dict(CLUSTER_OBJECTS[args.typ, args.resource_id])
         state = dict(args.inputs)
         if args.typ == GENERATED_SECRET:
             state[VALUE] = generated(args.name)
@@ -136,20 +151,33 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != STACK_TYPE:
-            self.registered.append(
-                Registered(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent,
-                    dependencies=tuple(request.dependencies),
-                    inputs=rpc.deserialize_properties(request.object),
-                    custom=bool(request.custom),
-                    provider=request.provider,
-                    retain=bool(request.retainOnDelete),
-                )
+            self._record(
+                request, response.urn, request.object, custom=bool(request.custom), retain=request.retainOnDelete
             )
         return response
+
+    def ReadResource(self, request: Any) -> Any:  # the gRPC method's name (``Resource.get``)
+        response = super().ReadResource(request)  # type: ignore[no-untyped-call]
+        self._record(request, response.urn, request.properties, custom=True, retain=False, read=True)
+        return response
+
+    def _record(
+        self, request: Any, urn: str, properties: Any, *, custom: bool, retain: bool, read: bool = False
+    ) -> None:
+        self.registered.append(
+            Registered(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                parent=request.parent,
+                dependencies=tuple(request.dependencies),
+                inputs=rpc.deserialize_properties(properties),
+                custom=custom,
+                provider=request.provider,
+                retain=bool(retain),
+                read=read,
+            )
+        )
 
 
 @dataclass

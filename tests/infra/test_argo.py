@@ -9,7 +9,7 @@ import yaml
 
 from components import argo, podspec, template
 from tests.infra.conftest import dev_config, run_main
-from tests.infra.harness import Harness, Registered, Run
+from tests.infra.harness import Harness, Registered, Run, generated
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -57,6 +57,9 @@ def test_the_default_artifact_repository_is_minio_with_the_workload_secret(dev_s
         "endpoint": "minio.agentic-system.svc.cluster.local:9000",
         "bucket": "agentic-artifacts",
         "insecure": True,
+        # Under the Workflow's namespace (Argo substitutes workflow.namespace in keyFormat),
+        # the only prefix that namespace's MinIO user may write.
+        "keyFormat": "{{workflow.namespace}}/{{workflow.name}}/{{pod.name}}",
         "accessKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.ACCESS_KEY},
         "secretKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.SECRET_KEY},
     }
@@ -91,24 +94,44 @@ def test_with_an_external_argo_there_is_no_chart_and_no_argo_namespace(external_
     assert external_argo.exports["argoInstall"] == "external"
 
 
+def repositories(run: Run) -> dict[str, dict[str, Any]]:
+    """Each workload namespace's default repository, from its ``artifact-repositories``."""
+    found = {}
+    for resource in run.of_type("kubernetes:core/v1:ConfigMap"):
+        manifest = resource.manifest
+        if manifest["metadata"]["name"] == argo.ARTIFACT_REPOSITORIES:
+            key = manifest["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
+            found[manifest["metadata"]["namespace"]] = yaml.safe_load(manifest["data"][key])
+    return found
+
+
 def test_an_external_argo_finds_minio_as_each_namespaces_default_repository(external_argo: Run) -> None:
     """Argo reads ``artifact-repositories`` in the workflow's namespace (the chart's default
-    repository is not there to fall back on)."""
-    maps = [r.manifest for r in external_argo.of_type("kubernetes:core/v1:ConfigMap")]
-    repositories = [m for m in maps if m["metadata"]["name"] == argo.ARTIFACT_REPOSITORIES]
-    assert sorted(m["metadata"]["namespace"] for m in repositories) == ["team-a", "team-b"]
-    for manifest in repositories:
-        key = manifest["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
-        s3 = yaml.safe_load(manifest["data"][key])["s3"]
+    repository is not there to fall back on): MinIO, with that namespace's own MinIO user
+    (the Secret of that name there) and keys under its own prefix."""
+    found = repositories(external_argo)
+    assert sorted(found) == ["team-a", "team-b"]
+    for namespace, repository in found.items():
+        s3 = repository["s3"]
         assert s3["endpoint"] == "minio.agentic-system.svc.cluster.local:9000"
+        assert s3["keyFormat"] == f"{namespace}/{{{{workflow.name}}}}/{{{{pod.name}}}}"
         assert s3["accessKeySecret"] == {"name": template.ARTIFACT_SECRET, "key": template.ACCESS_KEY}
+        assert s3["secretKeySecret"] == {"name": template.ARTIFACT_SECRET, "key": template.SECRET_KEY}
+        (secret,) = [
+            r.manifest
+            for r in external_argo.of_type("kubernetes:core/v1:Secret")
+            if r.manifest["metadata"] == {**r.manifest["metadata"], "name": template.ARTIFACT_SECRET}
+            and r.manifest["metadata"]["namespace"] == namespace
+        ]
+        assert secret["stringData"] == {
+            template.ACCESS_KEY: generated(f"agentic-minio-{namespace}-access-key"),
+            template.SECRET_KEY: generated(f"agentic-minio-{namespace}-secret-key"),
+        }
 
 
 def test_the_chart_and_the_configmap_describe_one_repository(dev_stack: Run, external_argo: Run) -> None:
-    (manifest, *_) = [
-        r.manifest
-        for r in external_argo.of_type("kubernetes:core/v1:ConfigMap")
-        if r.manifest["metadata"]["name"] == argo.ARTIFACT_REPOSITORIES
-    ]
+    """The same store; only the prefix is spelled out per namespace."""
     chart = values(dev_stack)["artifactRepository"]
-    assert yaml.safe_load(manifest["data"][argo.DEFAULT_REPOSITORY_KEY]) == chart
+    for namespace, repository in repositories(external_argo).items():
+        spelled = chart["s3"]["keyFormat"].replace("{{workflow.namespace}}", namespace)
+        assert repository == {**chart, "s3": {**chart["s3"], "keyFormat": spelled}}

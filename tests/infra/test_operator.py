@@ -10,6 +10,7 @@ from typing import Any
 from agentic_operator.settings import Settings
 from components import bundle, config, operator, podspec
 from testkit.opa import sidecar_args
+from tests.infra.conftest import dev_config, run_main
 from tests.infra.harness import Harness, Run
 from tests.infra.k8s import pod_spec
 
@@ -43,7 +44,11 @@ def test_rbac_is_namespaced_and_exactly_what_the_operator_uses(dev_stack: Run) -
     for binding in bindings:
         assert binding["roleRef"]["kind"] == "Role"
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": operator.NAME, "namespace": "agentic-system"}]
-    assert not [r for r in dev_stack.resources if "ClusterRole" in r.type]
+    # Nothing cluster-wide is bound at all; the one ClusterRole is for human approvers.
+    assert not [r for r in dev_stack.resources if "ClusterRoleBinding" in r.type]
+    assert [r.manifest["metadata"]["name"] for r in dev_stack.resources if "ClusterRole" in r.type] == [
+        "agentic-approver"
+    ]
 
 
 def test_one_replica_replaced_not_rolled(dev_stack: Run) -> None:
@@ -90,7 +95,8 @@ def test_probes_metrics_and_rollout_annotations(dev_stack: Run) -> None:
     assert annotations["prometheus.io/scrape"] == "true"
     assert (annotations["prometheus.io/port"], annotations["prometheus.io/path"]) == ("8080", "/metrics")
     assert annotations[operator.ANNOTATION_SOURCE] == bundle.operator_source().hash
-    assert annotations[operator.ANNOTATION_POLICIES] == bundle.policies().hash
+    expected = bundle.policies(overrides={"allowed_buckets": ["agentic-artifacts"]})  # the platform's bucket
+    assert annotations[operator.ANNOTATION_POLICIES] == expected.hash
 
 
 def test_opa_serves_on_loopback_and_is_probed_on_the_diagnostic_address(dev_stack: Run) -> None:
@@ -187,3 +193,20 @@ def test_a_source_change_rolls_the_deployment(tmp_path: Path) -> None:
     before = annotation()
     (copy / bundle.PACKAGE / "settings.py").write_text("# changed\n")
     assert annotation() != before
+
+
+def _policy_config(run: Run, name: str) -> dict[str, Any]:
+    """agentic.config in a ConfigMap's data.json (the operator's OPA, the agent's guard)."""
+    found = [r.manifest for r in run.of_type("kubernetes:core/v1:ConfigMap") if r.manifest["metadata"]["name"] == name]
+    sections = [json.loads(m["data"]["data.json"])["agentic"]["config"] for m in found]
+    assert sections and all(s == sections[0] for s in sections)  # one per namespace, all alike
+    config_section: dict[str, Any] = sections[0]
+    return config_section
+
+
+def test_only_the_platforms_bucket_is_allowed_unless_the_stack_lists_its_own(dev_stack: Run) -> None:
+    """Issue 11: allowed_buckets was [], so a workload could name any bucket matching the pattern."""
+    assert _policy_config(dev_stack, f"{operator.NAME}-policies")["allowed_buckets"] == ["agentic-artifacts"]
+    assert _policy_config(dev_stack, "agentic-agent-policy")["allowed_buckets"] == ["agentic-artifacts"]
+    listed = run_main(Harness({**dev_config(), "policy.data": {"allowed_buckets": ["agentic-artifacts", "reports"]}}))
+    assert _policy_config(listed, f"{operator.NAME}-policies")["allowed_buckets"] == ["agentic-artifacts", "reports"]

@@ -21,12 +21,20 @@ from tests.infra.k8s import all_pods
 # 1.37.0 ships schemas for 1.25 to 1.37): a field newer than this fails here.
 KUBERNETES_VERSION = "1.34.0"
 NOT_BUILT_IN = ("kubernetes:helm.sh/", "kubernetes:argoproj.io/")
-CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition"}
+CLUSTER_SCOPED = {
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+}
 
 
 def built_ins(run: Run) -> list[dict[str, Any]]:
     return [
-        r.manifest for r in run.resources if r.type.startswith("kubernetes:") and not r.type.startswith(NOT_BUILT_IN)
+        r.manifest
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and not r.type.startswith(NOT_BUILT_IN) and not r.read
     ]
 
 
@@ -35,6 +43,8 @@ def test_the_components_of_the_platform(dev_stack: Run) -> None:
     assert components == {
         "agentic:platform:AgenticPlatform": 1,
         "agentic:crd:AgentWorkloadCrd": 1,
+        "agentic:approval:ApprovalPolicy": 1,
+        "agentic:network:NetworkPolicies": 1,
         "agentic:argo:ArgoWorkflows": 1,
         "agentic:minio:Minio": 1,
         "agentic:workloads:WorkloadNamespace": 2,
@@ -56,6 +66,8 @@ def test_every_kubernetes_resource_goes_through_the_stacks_own_provider(dev_stac
     [
         "agentic:platform:AgenticPlatform",
         "agentic:crd:AgentWorkloadCrd",
+        "agentic:approval:ApprovalPolicy",
+        "agentic:network:NetworkPolicies",
         "agentic:argo:ArgoWorkflows",
         "agentic:minio:Minio",
         "agentic:workloads:WorkloadNamespace",
@@ -80,15 +92,21 @@ def test_what_the_stack_creates(dev_stack: Run) -> None:
     assert kinds == {
         "Namespace": 4,  # platform, argo, team-a, team-b
         "CustomResourceDefinition": 1,
-        "Secret": 3,  # MinIO credentials, one artifact Secret per workload namespace
+        "ClusterRole": 1,  # agentic-approver
+        "ValidatingAdmissionPolicy": 1,  # approvals
+        "ValidatingAdmissionPolicyBinding": 1,
+        "Secret": 6,  # MinIO's root and its users' keys; per workload namespace: artifacts, the executor's token
         "Service": 1,
         "StatefulSet": 1,
         "Job": 1,
         "ServiceAccount": 3,  # operator, one executor per workload namespace
         "Role": 4,  # operator and executor, per workload namespace
         "RoleBinding": 4,
-        "ConfigMap": 6,  # operator source, policies; per workload namespace: agent policy data, agent source
+        "ConfigMap": 7,  # operator source, policies, MinIO users' policies; per workload namespace: agent policy, source
         "Deployment": 1,
+        "NetworkPolicy": 6,  # one per workload namespace, four in the platform's
+        "ResourceQuota": 2,  # one per workload namespace
+        "LimitRange": 2,
     }
     assert len(dev_stack.of_type("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate")) == 2
     assert len(dev_stack.of_type("kubernetes:helm.sh/v3:Release")) == 1
@@ -99,7 +117,7 @@ def test_names_are_unique_per_kind_and_namespace(dev_stack: Run) -> None:
     assert [k for k, n in keys.items() if n > 1] == []
 
 
-def test_only_namespaces_and_the_crd_are_cluster_scoped(dev_stack: Run) -> None:
+def test_only_namespaces_the_crd_and_the_approval_objects_are_cluster_scoped(dev_stack: Run) -> None:
     for manifest in built_ins(dev_stack):
         metadata = manifest["metadata"]
         assert ("namespace" in metadata) != (manifest["kind"] in CLUSTER_SCOPED), metadata
@@ -132,7 +150,7 @@ def test_exports_say_what_to_do_next(dev_stack: Run) -> None:
 def test_every_built_in_manifest_is_valid_kubernetes(dev_stack: Run) -> None:
     """Strict: an unknown or misspelt field fails as well as a wrong type."""
     manifests = built_ins(dev_stack)
-    assert len(manifests) == 29
+    assert len(manifests) == 46
     for manifest in manifests:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
 
@@ -147,7 +165,7 @@ def test_the_validator_rejects_a_misspelt_field(dev_stack: Run) -> None:
 def test_generated_credentials_appear_only_inside_secret_values(dev_stack: Run) -> None:
     """Not in ConfigMaps, chart values, template parameters or env values: only Secrets."""
     values = {generated(r.name) for r in dev_stack.of_type(GENERATED_SECRET)}
-    assert len(values) == 4
+    assert len(values) == 6  # MinIO's root user and password; a user's two keys per workload namespace
     for resource in dev_stack.resources:
         if resource.type == GENERATED_SECRET:
             continue
@@ -166,4 +184,5 @@ def test_every_pod_runs_restricted_with_requests_and_limits(dev_stack: Run) -> N
         for container in containers:
             assert container["securityContext"] == podspec.container_security_context(), (where, container)
             assert set(container["resources"]) == {"requests", "limits"}, (where, container)
-            assert all(set(container["resources"][k]) == {"cpu", "memory"} for k in ("requests", "limits"))
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][kind]) <= {"cpu", "memory", "ephemeral-storage"}

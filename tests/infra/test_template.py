@@ -11,6 +11,7 @@ import pytest
 from hera.workflows.models import WorkflowTemplate
 
 from agentic_contract import pipeline
+from agentic_operator import api
 from components import podspec, template
 from testkit import factories
 from tests.infra import argo_rules
@@ -186,21 +187,35 @@ def test_steps_before_the_gate_report_what_the_gate_policy_weighs() -> None:
         assert all(p["valueFrom"] == {"path": pipeline.output_parameter_path(p["name"])} for p in params)
 
 
-def test_every_artifact_has_a_full_s3_location_under_the_job_prefix() -> None:
-    """Endpoint, bucket parameter, key under job-<id>/<step>/, credentials from the Secret."""
+def test_every_artifact_has_a_full_s3_location_under_the_namespace_and_job() -> None:
+    """Endpoint, bucket parameter, key under <namespace>/<job-id>/<step>/, credentials from the Secret.
+
+    Issue 11: keys were job-<job-id>/..., so team-a/pricing and team-b/pricing wrote the same ones.
+    """
     for step in pipeline.AGENT_STEPS:
         (artifact,) = templates(manifest())[step]["outputs"]["artifacts"]
         assert artifact["s3"] == {
             "endpoint": "minio.agentic-system.svc.cluster.local:9000",
             "bucket": "{{workflow.parameters.bucket}}",
-            "key": f"job-{{{{workflow.parameters.job-id}}}}/{step}/{artifact['name']}.tgz",
+            "key": f"{{{{workflow.namespace}}}}/{{{{workflow.parameters.job-id}}}}/{step}/{artifact['name']}.tgz",
             "insecure": True,
             "accessKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.ACCESS_KEY},
             "secretKeySecret": {"name": template.ARTIFACT_SECRET, "key": template.SECRET_KEY},
         }
-        assert artifact["s3"]["key"].startswith(
-            pipeline.ARTIFACT_PREFIX.format(job_id="{{workflow.parameters.job-id}}")
-        )
+
+
+def test_two_namespaces_never_share_an_artifact_key() -> None:
+    """The same job id in two namespaces: the keys Argo resolves differ in their first segment."""
+    keys = [a["s3"]["key"] for t in manifest()["spec"]["templates"] for a in t.get("outputs", {}).get("artifacts", [])]
+
+    def resolved(namespace: str) -> set[str]:
+        return {
+            k.replace("{{workflow.namespace}}", namespace).replace("{{workflow.parameters.job-id}}", "pricing")
+            for k in keys
+        }
+
+    assert all(k.startswith("team-a/pricing/") for k in resolved("team-a"))
+    assert resolved("team-a").isdisjoint(resolved("team-b"))
 
 
 def test_agent_containers_run_restricted_with_bounded_resources() -> None:
@@ -214,6 +229,37 @@ def test_agent_containers_run_restricted_with_bounded_resources() -> None:
         assert container["securityContext"] == podspec.container_security_context()
         assert set(container["resources"]) == {"requests", "limits"}
         assert {"name": "tmp", "mountPath": pipeline.SCRATCH} in container["volumeMounts"]
+
+
+def test_the_agent_container_mounts_no_token_and_argo_uses_the_executors() -> None:
+    """Issue 11: the agent's container held a token that could forge WorkflowTaskResults.
+
+    With ``automountServiceAccountToken: false`` Argo requires ``executor.serviceAccountName``
+    and mounts that account's token into its init and wait containers only (proven with
+    Argo's controller in tests/cluster/test_workflow_pods.py).
+    """
+    spec = manifest()["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["executor"] == {"serviceAccountName": template.EXECUTOR_SERVICE_ACCOUNT}
+    assert all("automountServiceAccountToken" not in t for t in spec["templates"])  # no step turns it back on
+
+
+def test_finished_pods_and_workflows_are_garbage_collected() -> None:
+    """Issue 11: no podGC or ttlStrategy, so every pod and Workflow stayed forever."""
+    spec = manifest()["spec"]
+    assert spec["podGC"] == {"strategy": "OnPodSuccess"}
+    assert spec["ttlStrategy"] == {"secondsAfterCompletion": 86400}
+
+
+def test_agent_steps_limit_their_ephemeral_storage_above_the_scratch_volume() -> None:
+    """Issue 11: no ephemeral-storage limit let a step fill its node's disk."""
+    m = manifest()
+    (scratch,) = [v for v in m["spec"]["volumes"] if v["name"] == "tmp"]
+    for step in pipeline.AGENT_STEPS:
+        resources = templates(m)[step]["container"]["resources"]
+        limit = api.quantity(resources["limits"]["ephemeral-storage"])
+        assert api.quantity(resources["requests"]["ephemeral-storage"]) is not None and limit is not None
+        assert limit > api.quantity(scratch["emptyDir"]["sizeLimit"])  # type: ignore[operator]
 
 
 def test_services_from_settings_and_the_dsn_only_through_a_secret_key_ref() -> None:

@@ -24,7 +24,7 @@ def named(run: Run, type_: str, namespace: str, name: str) -> Registered:
 def test_each_workload_namespace_exists_with_pod_security_labels(dev_stack: Run) -> None:
     for ns in NAMESPACES:
         labels = dev_stack.one("kubernetes:core/v1:Namespace", ns).manifest["metadata"]["labels"]
-        assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"  # issue 11: was baseline
         assert labels["pod-security.kubernetes.io/warn"] == "restricted"
 
 
@@ -42,20 +42,38 @@ def test_the_executor_may_only_report_task_results(dev_stack: Run) -> None:
         named(dev_stack, "kubernetes:core/v1:ServiceAccount", ns, account)
 
 
-def test_artifact_credentials_are_the_artifact_users_never_root(dev_stack: Run) -> None:
+def test_each_namespace_holds_its_own_minio_users_keys_never_root(dev_stack: Run) -> None:
+    """Issue 11: one artifact user (MinIO's readwrite, every bucket) was copied into every namespace."""
     for ns in NAMESPACES:
         secret = named(dev_stack, "kubernetes:core/v1:Secret", ns, template.ARTIFACT_SECRET)
         assert is_secret(secret.inputs["stringData"])
         assert secret.manifest["stringData"] == {
-            template.ACCESS_KEY: generated("agentic-minio-artifact-access-key"),
-            template.SECRET_KEY: generated("agentic-minio-artifact-secret-key"),
+            template.ACCESS_KEY: generated(f"agentic-minio-{ns}-access-key"),
+            template.SECRET_KEY: generated(f"agentic-minio-{ns}-secret-key"),
         }
+    secrets = [named(dev_stack, "kubernetes:core/v1:Secret", ns, template.ARTIFACT_SECRET) for ns in NAMESPACES]
+    assert secrets[0].manifest["stringData"] != secrets[1].manifest["stringData"]
 
 
 def test_no_database_secret_unless_a_dsn_is_configured(dev_stack: Run) -> None:
     for ns in NAMESPACES:
         secrets = in_namespace(dev_stack, "kubernetes:core/v1:Secret", ns)
-        assert [s.manifest["metadata"]["name"] for s in secrets] == [template.ARTIFACT_SECRET]
+        assert sorted(s.manifest["metadata"]["name"] for s in secrets) == sorted(
+            [template.ARTIFACT_SECRET, template.EXECUTOR_TOKEN_SECRET]
+        )
+
+
+def test_the_executor_token_is_a_service_account_token_secret_argo_finds_by_name(dev_stack: Run) -> None:
+    """The template mounts no token; Argo mounts this one into its init and wait containers."""
+    for ns in NAMESPACES:
+        secret = named(dev_stack, "kubernetes:core/v1:Secret", ns, "agentic-workflow.service-account-token")
+        assert secret.manifest["type"] == "kubernetes.io/service-account-token"
+        assert secret.manifest["metadata"]["annotations"] == {"kubernetes.io/service-account.name": "agentic-workflow"}
+        assert "data" not in secret.manifest and "stringData" not in secret.manifest  # the token controller fills it
+        account = named(dev_stack, "kubernetes:core/v1:ServiceAccount", ns, template.EXECUTOR_SERVICE_ACCOUNT)
+        assert account.urn in secret.dependencies
+        (workflow_template,) = in_namespace(dev_stack, WORKFLOW_TEMPLATE, ns)
+        assert secret.urn in workflow_template.dependencies
 
 
 def _settings(run: Run) -> dict[str, Any]:

@@ -199,16 +199,27 @@ def key_only(wf: dict[str, Any]) -> dict[str, Any]:
 def test_artifacts_are_the_full_s3_locations_the_template_declares() -> None:
     st = argo.workflow_status(at_gate())
     assert st.artifacts == {
-        "scraper/pages": "s3://agentic-artifacts/job-demo/scraper/pages.tgz",
-        "screenshot-extractor/images": "s3://agentic-artifacts/job-demo/screenshot-extractor/images.tgz",
-        "dom-extractor/dom": "s3://agentic-artifacts/job-demo/dom-extractor/dom.tgz",
+        "scraper/pages": "s3://agentic-artifacts/team-a/demo/scraper/pages.tgz",
+        "screenshot-extractor/images": "s3://agentic-artifacts/team-a/demo/screenshot-extractor/images.tgz",
+        "dom-extractor/dom": "s3://agentic-artifacts/team-a/demo/dom-extractor/dom.tgz",
     }
+
+
+def test_two_teams_jobs_of_one_name_never_share_keys() -> None:
+    """Keys lie under ``<namespace>/<job-id>/`` (the recording's, replayed for each Workflow)."""
+    team_a, team_b = (
+        argo.workflow_status(argo_sim.run_until_gate(workflow(workload(namespace=ns, jobId="weekly"))))
+        for ns in ("team-a", "team-b")
+    )
+    assert team_b.artifacts["scraper/pages"] == "s3://agentic-artifacts/team-b/weekly/scraper/pages.tgz"
+    assert team_a.artifacts["scraper/pages"] == "s3://agentic-artifacts/team-a/weekly/scraper/pages.tgz"
+    assert not set(team_a.artifacts.values()) & set(team_b.artifacts.values())
 
 
 def test_key_only_artifacts_take_the_bucket_from_the_artifact_repository() -> None:
     st = argo.workflow_status(key_only(at_gate()))
     assert st.artifacts["screenshot-extractor/images"] == (
-        "s3://agentic-artifacts/job-demo/screenshot-extractor/images.tgz"
+        "s3://agentic-artifacts/team-a/demo/screenshot-extractor/images.tgz"
     )
 
 
@@ -217,9 +228,9 @@ def test_artifact_bucket_falls_back_to_the_default_then_to_the_key() -> None:
     del wf["status"]["artifactRepositoryRef"]
     assert (
         argo.workflow_status(wf, default_bucket="fallback").artifacts["scraper/pages"]
-        == "s3://fallback/job-demo/scraper/pages.tgz"
+        == "s3://fallback/team-a/demo/scraper/pages.tgz"
     )
-    assert argo.workflow_status(wf).artifacts["scraper/pages"] == "job-demo/scraper/pages.tgz"
+    assert argo.workflow_status(wf).artifacts["scraper/pages"] == "team-a/demo/scraper/pages.tgz"
 
 
 def test_artifact_with_its_own_full_location_keeps_its_bucket() -> None:
@@ -257,7 +268,7 @@ def test_key_only_artifacts_go_to_their_templates_archive_location(where: str) -
     """Argo prefers the template's own full ``archiveLocation`` to the artifact repository
     (its ``artgcWorkflow`` test object keeps ``on-deletion`` in my-bucket-3 this way)."""
     st = argo.workflow_status(_archived(key_only(at_gate()), where))
-    assert st.artifacts["scraper/pages"] == "s3://archive-bucket/job-demo/scraper/pages.tgz"
+    assert st.artifacts["scraper/pages"] == "s3://archive-bucket/team-a/demo/scraper/pages.tgz"
     assert st.artifacts["dom-extractor/dom"].startswith(f"s3://{argo_sim.BUCKET}/")  # no archiveLocation
 
 

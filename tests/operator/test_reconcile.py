@@ -162,7 +162,7 @@ def test_running_workflow_is_mirrored() -> None:
     assert s["currentStep"] == "dom-extractor, screenshot-extractor"
     assert s["argoWorkflow"] == {"name": "demo", "namespace": "team-a", "uid": "wf-uid"}
     assert s["startedAt"] == argo_sim.T0
-    assert s["workflowArtifacts"] == {"scraper/pages": "s3://agentic-artifacts/job-demo/scraper/pages.tgz"}
+    assert s["workflowArtifacts"] == {"scraper/pages": "s3://agentic-artifacts/team-a/demo/scraper/pages.tgz"}
     assert not plan.actions
 
 
@@ -283,7 +283,7 @@ def test_human_approval_resumes_and_records_who() -> None:
 
 def test_human_rejection_stops_the_workflow() -> None:
     wl, wf = awaiting()
-    wl["metadata"]["annotations"] = {api.APPROVAL: "Rejected ", api.APPROVAL_BY: "bob"}
+    wl["metadata"]["annotations"] = {api.APPROVAL: "rejected", api.APPROVAL_BY: "bob"}
     plan = plan_for(wl, wf)
     assert plan.actions == (StopWorkflow("team-a", "demo"),)
     assert plan.status["phase"] == "Rejected" and cond(plan, "Approved") == ("False", "HumanRejected")
@@ -403,6 +403,32 @@ def test_a_bad_approval_value_is_reported_not_acted_on() -> None:
     assert not again.events and again.status == plan.status  # reported once, no churn
 
 
+@pytest.mark.parametrize("value", [" APPROVED ", "Approved", "Rejected "])
+def test_an_approval_is_read_exactly_as_the_admission_policy_admits_it(value: str) -> None:
+    """Issue 11: " APPROVED " once resumed the gate; the API server refuses it, so must we."""
+    wl, wf = awaiting()
+    wl["metadata"]["annotations"] = {api.APPROVAL: value, api.APPROVAL_BY: "alice"}
+    plan = plan_for(wl, wf)
+    assert not plan.actions and plan.status["phase"] == "AwaitingApproval"
+    assert cond(plan, "Approved") == ("Unknown", "InvalidApproval")
+
+
+def test_an_approval_that_names_no_approver_is_not_acted_on() -> None:
+    """Issue 11: it once resumed as ``annotation:unknown``; who approved is what the server checked."""
+    wl, wf = awaiting()
+    wl["metadata"]["annotations"] = {api.APPROVAL: "approved"}
+    plan = plan_for(wl, wf)
+    assert not plan.actions and plan.status["phase"] == "AwaitingApproval"
+    assert f"{api.APPROVAL_BY} is missing" in st.condition(plan.status, "Approved")["message"]  # type: ignore[index]
+    assert not [d for d in plan.status.get("decisions", []) if d["stage"] == "human"]
+
+
+def test_the_hint_says_to_sign_with_your_username() -> None:
+    wl, wf = running_at_gate()
+    plan = plan_for(wl, wf, decisions={GATE: DENY})
+    assert f"{api.APPROVAL_BY}=<your username>" in plan.status["message"]
+
+
 def test_after_resume_the_workflow_runs_on() -> None:
     wl, wf = running_at_gate()
     wl = with_status(wl, plan_for(wl, wf, decisions={GATE: ALLOW}))
@@ -417,7 +443,7 @@ def test_after_resume_the_workflow_runs_on() -> None:
 
 def test_rejected_workload_keeps_stopping_until_argo_shuts_down() -> None:
     wl, wf = awaiting()
-    wl["metadata"]["annotations"] = {api.APPROVAL: "rejected"}
+    wl["metadata"]["annotations"] = {api.APPROVAL: "rejected", api.APPROVAL_BY: "bob"}
     wl = with_status(wl, plan_for(wl, wf))
     assert plan_for(wl, wf).actions == (StopWorkflow("team-a", "demo"),)  # the stop did not land yet
     wf["spec"]["shutdown"] = "Stop"

@@ -15,11 +15,12 @@ from tests.cluster.controlplane import wait_for
 from tests.cluster.scenarios import recorder
 from tests.cluster.scenarios.workloads import LOW_CONFIDENCE, Workloads, condition
 
+# Keys under the workload's namespace: two teams' jobs of one name never share keys.
 ARTIFACTS = {
-    "scraper/pages": "s3://agentic-artifacts/job-{job}/scraper/pages.tgz",
-    "screenshot-extractor/images": "s3://agentic-artifacts/job-{job}/screenshot-extractor/images.tgz",
-    "dom-extractor/dom": "s3://agentic-artifacts/job-{job}/dom-extractor/dom.tgz",
-    "synthesis/report": "s3://agentic-artifacts/job-{job}/synthesis/report.tgz",
+    "scraper/pages": "s3://agentic-artifacts/{namespace}/{job}/scraper/pages.tgz",
+    "screenshot-extractor/images": "s3://agentic-artifacts/{namespace}/{job}/screenshot-extractor/images.tgz",
+    "dom-extractor/dom": "s3://agentic-artifacts/{namespace}/{job}/dom-extractor/dom.tgz",
+    "synthesis/report": "s3://agentic-artifacts/{namespace}/{job}/synthesis/report.tgz",
 }
 
 
@@ -44,14 +45,17 @@ def test_auto_approved_to_succeeded_with_the_artifact_map(shared: Workloads) -> 
     shared.run("auto", pipeline.STEP_SYNTHESIS)
     st = shared.wait_phase("auto", "Succeeded")
     assert (st["argoPhase"], st["progress"], condition(st, "Ready")["status"]) == ("Succeeded", "5/5", "True")
-    assert st["workflowArtifacts"] == {k: v.format(job="auto") for k, v in ARTIFACTS.items()}
+    assert st["workflowArtifacts"] == {
+        k: v.format(namespace=shared.namespace, job="auto") for k, v in ARTIFACTS.items()
+    }
     assert st["finishedAt"] == shared.workflow("auto")["status"]["finishedAt"]  # type: ignore[index]
     assert {"Pending", "Running", "Succeeded"} <= set(shared.events("auto"))
 
 
 def test_gate_denied_then_approved_by_a_human(shared: Workloads) -> None:
     """Low confidence: the gate policy defers, the workload waits at Argo's suspended gate;
-    a human's annotation resumes it with their name in the gate's outputs. What Argo wrote
+    an approver's annotation (the admission policy checked its name) resumes it with that
+    name in the gate's outputs. What Argo wrote
     at each stage is checked against (or recorded as) testkit/argo_fixtures."""
     test = "test_gate_denied_then_approved_by_a_human"
     shared.submit("human-yes")
@@ -76,7 +80,7 @@ def test_gate_denied_then_approved_by_a_human(shared: Workloads) -> None:
     assert condition(st, "Approved")["reason"] == "HumanApproved"
     assert shared.gate_outputs("human-yes") == {
         "decision": "approved",
-        "decided-by": api.human_source("alice"),
+        "decided-by": api.human_source(shared.approver.username),
         "reason": "approved in a test",
     }
     shared.executor.pod("human-yes", pipeline.STEP_SYNTHESIS)
@@ -92,7 +96,7 @@ def test_rejected_by_a_human_argo_stops_and_synthesis_never_runs(shared: Workloa
     shared.submit("human-no")
     shared.to_gate("human-no", LOW_CONFIDENCE)
     shared.wait_phase("human-no", "AwaitingApproval")
-    shared.decide("human-no", pipeline.REJECTED, by="bob")
+    shared.decide("human-no", pipeline.REJECTED)
     st = shared.wait_phase("human-no", "Rejected")
     assert condition(st, "Approved")["reason"] == "HumanRejected"
     workflow = shared.wait_workflow(

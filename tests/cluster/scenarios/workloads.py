@@ -1,7 +1,8 @@
 """A test's view of AgentWorkloads and their Workflows on the real API server.
 
 Everything is read from and written to the API server as a user would (the admin's
-client); the pods' progress is the test's :class:`~tests.cluster.executor.Executor`.
+client; decisions the approver's, under its own name); the pods' progress is the test's
+:class:`~tests.cluster.executor.Executor`.
 """
 
 from __future__ import annotations
@@ -12,24 +13,29 @@ from typing import Any
 
 from agentic_contract import pipeline
 from agentic_operator import api, argo, argo_names
+from tests.cluster.approvals import Identity
 from tests.cluster.controlplane import ControlPlane, wait_for
 from tests.cluster.executor import Executor
 
-# What the reference agent's steps report on its demo page (the agent branch's `make demo`).
-REPORTS: dict[str, dict[str, str]] = {
-    pipeline.STEP_SCRAPER: {"pages-fetched": "1", "pages-failed": "0"},
-    pipeline.STEP_SCREENSHOTS: {"screenshots": "1"},
-    pipeline.STEP_DOM: {"confidence": "1.00", "elements": "24"},
-    pipeline.STEP_SYNTHESIS: {},
-}
 # Below the default auto-approve threshold (0.95): the gate policy defers to a human.
 LOW_CONFIDENCE = {pipeline.STEP_DOM: {"confidence": "0.42", "elements": "24"}}
 TIMEOUT = 90.0  # generous: the tier shares two cores with everything else
 
 
 class Workloads:
-    def __init__(self, cluster: ControlPlane, namespace: str, executor: Executor) -> None:
-        self.cluster, self.namespace, self.executor = cluster, namespace, executor
+    """``reports``: each step's output parameters, as the reference agent wrote them for
+    its demo page (the ``agent_reports`` fixture runs it); a test overrides some."""
+
+    def __init__(
+        self,
+        cluster: ControlPlane,
+        namespace: str,
+        executor: Executor,
+        approver: Identity,
+        reports: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        self.cluster, self.namespace, self.executor, self.approver = cluster, namespace, executor, approver
+        self.reports = reports
         self.kube = cluster.kube()
 
     # -- AgentWorkloads ----------------------------------------------------------------------
@@ -69,14 +75,9 @@ class Workloads:
             name, lambda s: condition(s, type_).get("status") == value, what=f"{name} {type_}={value}", timeout=timeout
         )
 
-    def annotate(self, name: str, annotations: Mapping[str, str | None]) -> None:
-        self.kube.patch(
-            api.API_VERSION, api.KIND, name, {"metadata": {"annotations": dict(annotations)}}, namespace=self.namespace
-        )
-
-    def decide(self, name: str, value: str = pipeline.APPROVED, by: str = "alice") -> None:
-        """A human's decision, as README's ``kubectl annotate`` makes it."""
-        self.annotate(name, {api.APPROVAL: value, api.APPROVAL_BY: by, api.APPROVAL_REASON: f"{value} in a test"})
+    def decide(self, name: str, value: str = pipeline.APPROVED) -> None:
+        """The approver's decision, as README's ``kubectl annotate`` makes it."""
+        self.approver.decide(self.namespace, name, value, f"{value} in a test")
 
     def delete(self, name: str) -> None:
         self.kube.delete(api.API_VERSION, api.KIND, name, namespace=self.namespace)
@@ -144,7 +145,7 @@ class Workloads:
     # -- running the steps (the executor and kubelet) ------------------------------------------
 
     def run(self, name: str, step: str, reports: Mapping[str, Mapping[str, str]] | None = None, **kwargs: Any) -> None:
-        outputs = {**REPORTS, **(reports or {})}[step]
+        outputs = {**self.reports, **(reports or {})}.get(step, {})
         self.executor.finish(name, step, outputs, **kwargs)
         if kwargs.get("exit_code", 0) == 0:
             self.wait_node(name, step, "Succeeded")
