@@ -50,6 +50,7 @@ def sidecar_args(policy_dir: str, addr: str, diagnostic_addr: str) -> list[str]:
         f"--diagnostic-addr={diagnostic_addr}",
         "--ignore=.*",
         "--log-format=json",
+        "--optimize-store-for-read-speed",
         policy_dir,
     ]
 
