@@ -11,11 +11,13 @@ sides included), and OPA's CPU time (user + system from /proc, which counts in c
 ticks: 10 ms, so 100 queries of ~1 ms resolve to ~10%).
 
     python -m bench.policy_query [--policies DIR ...] [--queries 100]
+    python -m bench.policy_query --write-inputs DIR   # the same inputs as files, for `opa bench -i`
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
@@ -58,9 +60,9 @@ def inputs() -> dict[str, tuple[str, dict[str, Any]]]:
         phase="Running", nodes_total=5, nodes_succeeded=3, progress="3/5", step_outputs=OUTPUTS
     )
     return {
-        "admission, 1 URL": admission(["https://example.com/"]),
-        "admission, 5 URLs": admission(FIVE),
-        "admission, 20 URLs": admission(TWENTY),
+        "admission-1": admission(["https://example.com/"]),
+        "admission-5": admission(FIVE),
+        "admission-20": admission(TWENTY),
         "gate": (GATE, reconcile.gate_input(wl, api.parse(wl), status, SETTINGS)),
     }
 
@@ -108,7 +110,13 @@ def main() -> None:
         help="a policy folder (repeat to compare); default policies/ and bench/policies-allow",
     )
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--write-inputs", type=Path, metavar="DIR", help="write <input>.json files there and stop")
     args = parser.parse_args()
+    if args.write_inputs:
+        args.write_inputs.mkdir(parents=True, exist_ok=True)
+        for name, (_, document) in inputs().items():
+            (args.write_inputs / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
+        return
     run(args.policies or [ROOT / "policies", ROOT / "bench" / "policies-allow"], args.queries)
 
 
