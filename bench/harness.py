@@ -29,7 +29,7 @@ from testkit.apiserver.cluster import Cluster
 from testkit.factories import SETTINGS
 from testkit.opa import OpaServer
 from testkit.operator_process import ROOT
-from testkit.processes import free_port, stop
+from testkit.processes import cpu_seconds, free_port, stop
 
 AW = (api.GROUP, api.VERSION, api.PLURAL)
 WF = (argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOWS)
@@ -129,8 +129,7 @@ class Operator:
 
     def cpu_seconds(self) -> float:
         assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
 
 
 def kubeconfig(cluster: Cluster, workdir: Path, namespace: str) -> Path:

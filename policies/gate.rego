@@ -11,7 +11,8 @@ package agentic.gate
 
 import data.agentic.lib
 
-cfg := data.agentic.config
+# An alias, not a rule (see admission.rego): the package document is the answer.
+import data.agentic.config as cfg
 
 outputs := input.outputs if is_object(input.outputs)
 

@@ -36,11 +36,17 @@ config_problems(required) := {msg |
 	msg := concat("", ["data.agentic.config.", key, ": expected ", kind, ", found ", type_name(value)])
 }
 
+# Every item is a string exactly when the least and the greatest are: OPA orders values of
+# different types by type (null < boolean < number < string < array < object < set), so
+# any other item would be the least or the greatest. min and max walk the array in Go:
+# an `every` over public_tlds' 1436 names cost ~1 ms a query, min and max ~20 us.
+# Ref: https://github.com/open-policy-agent/opa/blob/main/v1/ast/compare.go (Compare)
+has_kind(value, "strings") if value == []
+
 has_kind(value, "strings") if {
 	is_array(value)
-	every item in value {
-		is_string(item)
-	}
+	is_string(min(value))
+	is_string(max(value))
 }
 
 has_kind(value, "string map") if {

@@ -31,3 +31,16 @@ test_config_problems_name_the_key_and_the_kind if {
 		"data.agentic.config.e: expected string map, found object",
 	}
 }
+
+test_strings_are_arrays_of_strings_only if {
+	every value in [[], ["a"], ["b", "a", ""], ["\"", "\\", "é"]] {
+		lib.has_kind(value, "strings")
+	}
+	every value in [
+		["a", null], ["a", false], ["a", true], ["b", 1, "c"], ["a", -1.5],
+		["a", []], ["a", ["b"]], ["a", {}], ["a", {"b": "c"}], ["a", {"b"}],
+		[null], [1], [["a"]], "a", {"a": "b"}, null,
+	] {
+		not lib.has_kind(value, "strings")
+	}
+}

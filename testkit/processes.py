@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -25,3 +27,9 @@ def stop(process: subprocess.Popen[bytes], *, kill: bool = False, grace: float =
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time process ``pid`` has used so far (Linux /proc, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

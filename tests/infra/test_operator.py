@@ -109,6 +109,7 @@ def test_opa_serves_on_loopback_and_is_probed_on_the_diagnostic_address(dev_stac
         "--diagnostic-addr=0.0.0.0:8282",
         "--ignore=.*",
         "--log-format=json",
+        "--optimize-store-for-read-speed",
         "/policies",
     ]
     assert opa["args"] == sidecar_args("/policies", "127.0.0.1:8181", "0.0.0.0:8282")  # what the tests' OPA runs

@@ -161,6 +161,14 @@ ADMISSION_CASES = [
         'spec.targetUrls[0]: host "127.0.0.1" is a blocked address: loopback (127.0.0.0/8)',
         blocked_networks={"10.0.0.0/8": None, "127.0.0.0/8": "loopback"},
     ),
+    # A prefix length with a leading zero is one parse_cidr (and Python's ipaddress) reads.
+    # Once OPA could not answer at all: "08" went into the answer as a JSON number.
+    _url(
+        "http://10.1.2.3/",
+        False,
+        'spec.targetUrls[0]: host "10.1.2.3" is a blocked address: private (10.0.0.0/08)',
+        blocked_networks={"10.0.0.0/8": None, "10.0.0.0/08": "private"},
+    ),
     # cluster-internal names
     _host("http://LOCALHOST./", "localhost", 'is cluster-internal (matches "localhost")'),
     _host("http://minio.platform.svc:9000/", "minio.platform.svc", 'is cluster-internal (matches "svc")'),

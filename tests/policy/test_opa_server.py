@@ -21,7 +21,7 @@ def test_each_policy_is_loaded_once_and_no_test_file(opa: OpaServer) -> None:
     """The ConfigMap volume shows every file twice more (`..data/`, `..<timestamp>/`);
     `--ignore=.*` keeps OPA to the visible links, and the bundle leaves tests out."""
     loaded = opa.get("/v1/policies")["result"]
-    assert sorted(Path(p["id"]).name for p in loaded) == ["admission.rego", "gate.rego", "lib.rego"]
+    assert sorted(Path(p["id"]).name for p in loaded) == ["addresses.rego", "admission.rego", "gate.rego", "lib.rego"]
     assert not [p["id"] for p in loaded if "/.." in p["id"]]
 
 
