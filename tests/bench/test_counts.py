@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from bench import lifecycle
+from pathlib import Path
+
+from bench import lifecycle, scale
+from bench.harness import real_opa
 
 
 def test_an_auto_approved_lifecycle_costs_eight_writes_with_its_events() -> None:
@@ -30,3 +33,18 @@ def test_a_human_approval_adds_its_two_transitions_only() -> None:
     assert counts["writes_per_workload"] == 7
     assert counts["events_per_workload"] == 5
     assert counts["policy_queries_per_workload"] == 2
+
+
+def test_the_scale_script_runs_every_phase_for_both_operators(tmp_path: Path) -> None:
+    """`bench.scale` end to end at 20 workloads, each operator against its own emulator and
+    the real OPA over policies/: every workload drained, every burst and steady change
+    answered, no request while idle (a harness that breaks on one operator fails here,
+    not in `make bench`)."""
+    args = scale.parser().parse_args(["--workloads", "20", "--steady-seconds", "2", "--idle-seconds", "1"])
+    with real_opa(args.policies, tmp_path) as opa_url:
+        for kind in ("ours", "bare"):
+            result = scale.measure(kind, 20, tmp_path, opa_url, args)
+            assert result["drain_complete"], kind
+            assert (result["burst"]["n"], result["burst"]["unanswered"]) == (20, 0), kind
+            assert (result["steady"]["n"], result["steady"]["unanswered"]) == (20, 0), kind
+            assert result["idle_requests"] == 0, kind
