@@ -83,8 +83,8 @@ def time_collections(metrics: Metrics) -> None:
 
 
 # Argo's Workflows are 40-50 KB of JSON each (status.storedTemplates and
-# storedWorkflowTemplateSpec hold the whole template; nodes grow with each step), ten
-# times an AgentWorkload, and a list page is parsed whole before it is compacted. At a
+# storedWorkflowTemplateSpec hold the whole template; nodes grow with each step), and a
+# list page is parsed whole before it is compacted. At a
 # restart over 2,000 (BENCHMARKS.md) the process peaked at 307 MiB with pages of 500
 # (client-go's default) against 97 MiB steady, 121 MiB with 100, 87 MiB with 25 (80 list
 # requests, once per start).
