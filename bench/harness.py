@@ -41,11 +41,12 @@ def real_opa(policies: Path, workdir: Path) -> Iterator[str]:
 
     Stops with OPA's own error when the Rego does not compile under OPA.
     """
-    try:
-        with OpaServer(policy_dir=policies, workdir=workdir / "opa") as server:
-            yield server.url
-    except (RuntimeError, TimeoutError) as refused:
-        raise SystemExit(f"OPA refused the policies in {policies}: {refused}") from None
+    with contextlib.ExitStack() as stack:
+        try:  # OPA's start only: the caller's own errors pass through as they are
+            server = stack.enter_context(OpaServer(policy_dir=policies, workdir=workdir / "opa"))
+        except (RuntimeError, TimeoutError) as refused:
+            raise SystemExit(f"OPA refused the policies in {policies}: {refused}") from None
+        yield server.url
 
 
 def _get(url: str) -> int:
