@@ -5,10 +5,11 @@ memory), against kwokctl's etcd and kube-apiserver with RBAC and admission on, o
 operator beside a bare kopf operator (bench/bare_kopf.py), each in a namespace of its
 own, one after the other. Argo's writes are merge patches of Workflow status sent by this
 process through the operator's async client (the real controller is not running: it
-would move the Workflows on its own). The API server keeps no commit log, so a lag is
-timed from the moment the API server answered Argo's write (its commit is before that)
-to the moment a watch of this process delivered the operator's answer (its commit is
-before that too); both ends carry a delivery delay of the same kind.
+would move the Workflows on its own), at most ``--in-flight`` at a time (Argo's controller
+has 32 workflow workers by default). A lag runs on the API server's clock, read from its
+audit log (``AUDIT_WRITES``: when each write was received and when its response was
+complete; its commit is between): from Argo's write to the operator's first status write
+for that workload received after it (``answer_lags``).
 
 Also the writes of one lifecycle per workload, Argo's steps one by one (the operator's
 own request counter, ``agentic_api_requests``, read before and after).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import tempfile
@@ -27,6 +29,8 @@ import time
 import urllib.request
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +41,9 @@ from agentic_operator.informer import Informer
 from agentic_operator.kubeclient import Client, kubeconfig, path
 from agentic_operator.timestamps import now_text
 from bench.bare_kopf import answered as bare_answered
-from bench.harness import Operator, Spread, bare_kopf, lags, ours, real_opa
+from bench.harness import Operator, Spread, bare_kopf, ours, real_opa
 from testkit import argo_sim
-from testkit.factories import workload
+from testkit.factories import SETTINGS, workload
 from testkit.operator_process import ROOT
 from tests.cluster.argo import established, install_crds
 from tests.cluster.controlplane import KUBE_VERSION, ControlPlane, wait_for
@@ -48,6 +52,101 @@ RESYNC = 30.0
 AW_PATH = (api.GROUP, api.VERSION, api.PLURAL)
 WF_PATH = (argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOWS)
 TEMPLATES_PATH = (argo_names.GROUP, argo_names.VERSION, argo_names.WORKFLOW_TEMPLATES)
+WRITER = "bench/1"  # the User-Agent of this process's writes (Argo's, and the workloads')
+# What the API server records: every write to the AgentWorkloads and Workflows, who sent it
+# (its User-Agent) and when its response was complete. Ref:
+# https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
+AUDIT_WRITES = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived", "ResponseStarted"],
+    "rules": [
+        {
+            "level": "Metadata",
+            "verbs": ["create", "patch", "update"],
+            "resources": [
+                {"group": api.GROUP, "resources": [api.PLURAL, f"{api.PLURAL}/status"]},
+                {"group": argo_names.GROUP, "resources": [argo_names.WORKFLOWS]},
+            ],
+        },
+        {"level": "None"},
+    ],
+}
+
+
+class AuditLog:
+    """The API server's audit log, read as it grows: each line parsed once, so following it
+    through a run costs this process (which shares the cores with the operator) little."""
+
+    def __init__(self, log: Path) -> None:
+        self.log, self.offset, self.events = log, 0, list[dict[str, Any]]()
+
+    def read(self) -> list[dict[str, Any]]:
+        if self.log.exists():
+            with self.log.open("rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+            whole = chunk[: chunk.rfind(b"\n") + 1]  # a line being written waits for the next read
+            self.offset += len(whole)
+            self.events.extend(json.loads(line) for line in whole.splitlines() if line.strip())
+        return self.events
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write as the API server recorded it; its commit lies between the two times."""
+
+    name: str
+    received: float  # seconds since the epoch, the API server's clock
+    done: float  # its response complete
+
+
+def writes(audit: list[dict[str, Any]], namespace: str, resource: str, by_writer: bool, since: float) -> list[Write]:
+    """The successful writes to ``resource`` in ``namespace`` received from ``since`` on, by
+    this process (``by_writer``: Argo's, here) or by anyone else (the operator)."""
+    found = []
+    for event in audit:
+        ref, code = event.get("objectRef") or {}, (event.get("responseStatus") or {}).get("code", 0)
+        if ref.get("namespace") != namespace or ref.get("resource") != resource or not 200 <= code < 300:
+            continue
+        if (event.get("userAgent") == WRITER) != by_writer:
+            continue
+        received = datetime.fromisoformat(event["requestReceivedTimestamp"]).timestamp()
+        if received >= since:
+            found.append(Write(ref["name"], received, datetime.fromisoformat(event["stageTimestamp"]).timestamp()))
+    return found
+
+
+def watch_delays(triggers: list[Write], seen: Mapping[str, list[float]]) -> list[float]:
+    """From each trigger's response to this process's watch delivering its object changed
+    (the first arrival after the trigger was received; 0 where it came first): how late a
+    watch of the API server tells of a write, whoever watches."""
+    delays = []
+    for trigger in triggers:
+        times = seen.get(trigger.name, [])
+        i = bisect.bisect_left(times, trigger.received)
+        if i < len(times):
+            delays.append(max(0.0, times[i] - trigger.done))
+    return delays
+
+
+def answer_lags(triggers: list[Write], answers: list[Write]) -> tuple[list[tuple[float, float, float]], int]:
+    """For each trigger, the first answer for its object received after it (an answer follows
+    the trigger's commit, which follows its receipt): (when the trigger was done, the lag
+    from its response to the answer's, 0 where the answer's was complete first, as when
+    the trigger's response still waits for its busy client; the part of the lag the API
+    server spent on the answer, from its receipt). And how many had none."""
+    by_name: dict[str, list[Write]] = defaultdict(list)
+    for answer in sorted(answers, key=lambda w: w.received):
+        by_name[answer.name].append(answer)
+    found = []
+    for trigger in triggers:
+        later = by_name.get(trigger.name, [])
+        i = bisect.bisect_left([a.received for a in later], trigger.received)
+        if i < len(later):
+            answer = later[i]
+            found.append((trigger.done, max(0.0, answer.done - trigger.done), answer.done - answer.received))
+    return found, len(triggers) - len(found)
 
 
 class Watcher:
@@ -56,6 +155,7 @@ class Watcher:
     def __init__(self, client: Client, namespace: str) -> None:
         self.arrivals: dict[str, dict[str, list[float]]] = {"aw": defaultdict(list), "wf": defaultdict(list)}
         self.workloads, self.workflows = Store(), Store()
+        self.workflow_seen: dict[str, list[float]] = defaultdict(list)
         self.informers = [
             Informer(client, path(*AW_PATH, namespace), self.workloads, self._seen("aw"), namespace=namespace),
             Informer(client, path(*WF_PATH, namespace), self.workflows, self._seen("wf"), namespace=namespace),
@@ -64,6 +164,8 @@ class Watcher:
     def _seen(self, kind: str) -> Callable[[str, Mapping[str, Any]], None]:
         def seen(change: str, obj: Mapping[str, Any]) -> None:
             self.arrivals[kind][obj["metadata"]["name"]].append(time.monotonic())
+            if kind == "wf":  # on the API server's clock (the same machine's), for watch_delays
+                self.workflow_seen[obj["metadata"]["name"]].append(time.time())
 
         return seen
 
@@ -73,7 +175,7 @@ async def watched_namespace(cluster: ControlPlane, prefix: str) -> AsyncIterator
     """A new namespace with the WorkflowTemplate, a client, and a Watcher of it, listed."""
     namespace = f"{prefix}-{int(time.time()) % 100000}"
     cluster.kube().namespace(namespace)
-    client = Client(kubeconfig(cluster.kubeconfig), user_agent="bench/1", timeout=30, connections=32)
+    client = Client(kubeconfig(cluster.kubeconfig), user_agent=WRITER, timeout=30, connections=32)
     template = {
         "apiVersion": argo_names.API_VERSION,
         "kind": "WorkflowTemplate",
@@ -110,14 +212,23 @@ async def quiet(watcher: Watcher, seconds: float = 2.0, timeout: float = 300) ->
     await until(lambda: time.monotonic() - last() >= seconds, timeout)
 
 
-async def paced_writes(count: int, rate: float, write: Callable[[int], Any]) -> float:
-    start = time.monotonic()
+async def paced_writes(count: int, rate: float, in_flight: int, write: Callable[[int], Any]) -> float:
+    """``count`` writes at ``rate`` a second at most, ``in_flight`` of them at a time at most."""
+    start, slots = time.monotonic(), asyncio.Semaphore(in_flight)
+
+    async def one(i: int) -> None:
+        try:
+            await write(i)
+        finally:
+            slots.release()
+
     tasks = []
     for i in range(count):
         delay = start + i / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(write(i)))
+        await slots.acquire()
+        tasks.append(asyncio.create_task(one(i)))
     await asyncio.gather(*tasks)
     return time.monotonic() - start
 
@@ -126,10 +237,11 @@ async def measure(
     cluster: ControlPlane, kind: str, n: int, workdir: Path, opa_url: str, args: argparse.Namespace
 ) -> dict[str, Any]:
     async with watched_namespace(cluster, f"scale-{kind}") as (namespace, client, watcher):
-        return await _measure(namespace, client, watcher, kind, n, workdir, opa_url, args, cluster.kubeconfig)
+        return await _measure(cluster, namespace, client, watcher, kind, n, workdir, opa_url, args)
 
 
 async def _measure(
+    cluster: ControlPlane,
     namespace: str,
     client: Client,
     watcher: Watcher,
@@ -138,15 +250,16 @@ async def _measure(
     workdir: Path,
     opa_url: str,
     args: argparse.Namespace,
-    config: Path,
 ) -> dict[str, Any]:
+    config = cluster.kubeconfig
     names = [f"job-{i:05d}" for i in range(n)]
     result: dict[str, Any] = {"operator": kind, "workloads": n, "server": f"kube-apiserver {KUBE_VERSION}"}
     operator: Operator = (
-        ours(config, workdir, namespace, opa_url, resync_seconds=RESYNC)
+        ours(config, workdir, namespace, opa_url, resync_seconds=RESYNC, workers=args.workers)
         if kind == "ours"
         else bare_kopf(config, workdir, namespace, tuned=kind == "bare-tuned")
     )
+    operator.profile = (args.profile / f"{kind}-{n}-{time.strftime('%H%M%S')}.txt") if args.profile else None
     answered: Callable[[dict[str, Any]], bool] = (
         (lambda w: (w.get("status") or {}).get("phase") == "Pending") if kind == "ours" else bare_answered
     )
@@ -206,34 +319,57 @@ async def _measure(
             new = {name: change(dict(watcher.workflows.get((namespace, name)) or {})) for name in names[:count]}
             return {name: wf["status"] for name, wf in new.items() if wf is not None}
 
-        async def argo(i: int, planned: dict[str, dict[str, Any]], into: list[tuple[float, str]]) -> None:
+        async def argo(i: int, planned: dict[str, dict[str, Any]]) -> None:
             if names[i] in planned:
                 await client.patch(path(*WF_PATH, namespace, names[i]), {"status": planned[names[i]]})
-                into.append((time.monotonic(), names[i]))
 
-        triggers: list[tuple[float, str]] = []
+        audit_log = AuditLog(cluster.audit_log)
+        triggered: list[list[Write]] = [[]]  # the last server_lags' triggers
+        cpu_at_last_answer = [0.0, 0]  # the operator's CPU seconds when the answers last grew; their count
+
+        def server_lags(since: float) -> tuple[list[tuple[float, float, float]], int]:
+            """The operator's answers to this process's Workflow writes since ``since``: (when
+            each write was done, lag) and how many are unanswered; follows the operator's CPU."""
+            audit = audit_log.read()
+            triggers = triggered[0] = writes(audit, namespace, argo_names.WORKFLOWS, True, since)
+            found, missing = answer_lags(triggers, writes(audit, namespace, api.PLURAL, False, since))
+            if len(found) > cpu_at_last_answer[1]:
+                cpu_at_last_answer[:] = [operator.cpu_seconds(), len(found)]
+            return found, missing
+
+        def summary(found: list[tuple[float, float, float]], missing: int, since: float) -> dict[str, Any]:
+            worst = sorted(found, key=lambda f: -f[1])[:5]  # (s into the phase, ms, of which the server's)
+            return {
+                **Spread([lag for _, lag, _ in found]).summary(),
+                "unanswered": missing,
+                "server_part": Spread([part for _, _, part in found]).summary(),
+                "watch_delay": Spread(watch_delays(triggered[0], watcher.workflow_seen)).summary(),
+                "worst": [(round(at - since, 1), round(lag * 1000), round(part * 1000)) for at, lag, part in worst],
+            }
+
         started_all = plan(n, argo_sim.advance)
-        since, cpu = time.monotonic(), operator.cpu_seconds()
-        took = await paced_writes(n, args.rate, lambda i: argo(i, started_all, triggers))
+        since, wall, cpu = time.monotonic(), time.time(), operator.cpu_seconds()
+        took = await paced_writes(n, args.rate, args.in_flight, lambda i: argo(i, started_all))
         result["burst_rate_per_s"] = round(n / took)
-        await until(lambda: len(lags(triggers, watcher.arrivals["aw"])) == len(triggers), 300)
+        await until(lambda: server_lags(wall)[1] == 0, 300)
         await quiet(watcher)
-        burst = lags(triggers, watcher.arrivals["aw"])
+        burst, missing = server_lags(wall)
         reactions = sum(1 for times in watcher.arrivals["aw"].values() for t in times if t >= since)
-        result["burst"] = {**Spread(burst).summary(), "unanswered": len(triggers) - len(burst)}
-        result["cpu_ms_per_reaction"] = round((operator.cpu_seconds() - cpu) / max(1, reactions) * 1000, 2)
+        result["burst"] = summary(burst, missing, wall)
+        # up to the last answer: a wait for a missing one would add the idle operator's CPU
+        result["cpu_ms_per_reaction"] = round((cpu_at_last_answer[0] - cpu) / max(1, reactions) * 1000, 2)
         result["peak_rss_mib"], result["rss_mib"] = operator.peak_rss_mib(), operator.rss_mib()
 
         def finished(wf: dict[str, Any]) -> dict[str, Any]:
             return {**wf, "status": {**(wf.get("status") or {}), "phase": "Succeeded", "finishedAt": now_text()}}
 
-        changes: list[tuple[float, str]] = []
-        steady_n = int(args.steady_seconds * args.steady_rate)
+        steady_n = min(n, int(args.steady_seconds * args.steady_rate))  # each Workflow finishes once
         finishing = plan(steady_n, finished)
-        await paced_writes(steady_n, args.steady_rate, lambda i: argo(i, finishing, changes))
+        wall = time.time()
+        await paced_writes(steady_n, args.steady_rate, args.in_flight, lambda i: argo(i, finishing))
+        await until(lambda: server_lags(wall)[1] == 0, 60)
         await quiet(watcher)
-        steady = lags(changes, watcher.arrivals["aw"])
-        result["steady"] = {**Spread(steady).summary(), "unanswered": len(changes) - len(steady)}
+        result["steady"] = summary(*server_lags(wall), wall)
     finally:
         await asyncio.to_thread(operator.stop)
     return result
@@ -251,16 +387,17 @@ def _requests(port: int) -> dict[str, float]:
     return dict(counts)
 
 
-async def lifecycles(cluster: ControlPlane, n: int, workdir: Path, opa_url: str) -> dict[str, Any]:
-    """Writes per auto-approved lifecycle with Argo's steps one by one, each seen by the operator."""
+async def lifecycles(cluster: ControlPlane, n: int, workdir: Path, opa_url: str, window: float) -> dict[str, Any]:
+    """Writes per auto-approved lifecycle with Argo's steps one by one, each seen by the
+    operator, its progress held for ``window`` seconds."""
     async with watched_namespace(cluster, "lifecycle") as (namespace, client, watcher):
-        return await _lifecycles(namespace, client, watcher, n, workdir, opa_url, cluster.kubeconfig)
+        operator = ours(
+            cluster.kubeconfig, workdir, namespace, opa_url, resync_seconds=RESYNC, status_coalesce_seconds=window
+        )
+        return await _lifecycles(namespace, client, watcher, n, operator)
 
 
-async def _lifecycles(
-    namespace: str, client: Client, watcher: Watcher, n: int, workdir: Path, opa_url: str, config: Path
-) -> dict[str, Any]:
-    operator = ours(config, workdir, namespace, opa_url, resync_seconds=RESYNC)
+async def _lifecycles(namespace: str, client: Client, watcher: Watcher, n: int, operator: Operator) -> dict[str, Any]:
     port = int(operator.env["AGENTIC_HTTP_PORT"])
     names = [f"life-{i:03d}" for i in range(n)]
 
@@ -282,7 +419,7 @@ async def _lifecycles(
 
     try:
         await asyncio.to_thread(operator.start)
-        before = _requests(port)
+        before, started = _requests(port), time.monotonic()
         for name in names:
             body = workload(name=name, namespace=namespace)
             for key in ("uid", "resourceVersion", "generation"):
@@ -298,6 +435,7 @@ async def _lifecycles(
         done = await until(
             lambda: sum((w.get("status") or {}).get("phase") == "Succeeded" for w in watcher.workloads) == n, 120
         )
+        took = time.monotonic() - started
         await asyncio.sleep(1)
         after = _requests(port)
         events = 0
@@ -313,38 +451,54 @@ async def _lifecycles(
     return {
         "lifecycles": n,
         "all_succeeded": done,
+        "seconds": round(took, 1),
         "requests_per_workload": sent,
         "writes_per_workload": writes,
         "events_per_workload": events / n,
     }
 
 
-async def main_async(args: argparse.Namespace, cluster: ControlPlane, workdir: Path) -> None:
+async def main_async(args: argparse.Namespace, cluster: ControlPlane, workdir: Path) -> list[dict[str, Any]]:
+    results = []
     with real_opa(args.policies, workdir) as opa_url:
         if args.lifecycles:
-            print(json.dumps(await lifecycles(cluster, args.lifecycles, workdir, opa_url)), flush=True)
+            results.append(await lifecycles(cluster, args.lifecycles, workdir, opa_url, args.coalesce_seconds))
+            print(json.dumps(results[-1]), flush=True)
         for _ in range(args.repeat):
             for kind in args.only or ["ours", "bare"]:
-                print(json.dumps(await measure(cluster, kind, args.workloads, workdir, opa_url, args)), flush=True)
+                results.append(await measure(cluster, kind, args.workloads, workdir, opa_url, args))
+                print(json.dumps(results[-1]), flush=True)
+    return results
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", type=int, default=500)
     parser.add_argument("--lifecycles", type=int, default=50)
+    parser.add_argument("--coalesce-seconds", type=float, default=10.0, help="the operator's progress window")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=SETTINGS.workers, help="the operator's concurrent reconciles")
     parser.add_argument("--only", choices=("ours", "bare", "bare-tuned"), action="append")
     parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--in-flight", type=int, default=32, help="Argo's writes awaiting an answer at most")
     parser.add_argument("--steady-rate", type=float, default=10.0)
     parser.add_argument("--steady-seconds", type=float, default=20.0)
     parser.add_argument("--policies", type=Path, default=ROOT / "bench" / "policies-allow")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, ControlPlane(Path(tmp) / "control-plane") as cluster:
+    parser.add_argument("--profile", type=Path, help="a folder for py-spy samples of each operator process")
+    return parser
+
+
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """A control plane of its own (its audit log records the writes), the runs ``args`` ask for."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ControlPlane(Path(tmp) / "control-plane", audit_policy=AUDIT_WRITES) as cluster,
+    ):
         install_crds(cluster)
         cluster.kube().create(api.crd())
         wait_for(lambda: established(cluster.kube(), f"{api.PLURAL}.{api.GROUP}"), timeout=60, what="the CRD")
-        asyncio.run(main_async(args, cluster, Path(tmp)))
+        return asyncio.run(main_async(args, cluster, Path(tmp)))
 
 
 if __name__ == "__main__":
-    main()
+    run(parser().parse_args())

@@ -26,7 +26,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,10 +86,20 @@ def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float =
 class ControlPlane:
     """One kwokctl cluster in ``workdir``; stopped (every process) on exit."""
 
-    def __init__(self, workdir: Path, *, name: str = "agentic", nodes: int = 1, timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        name: str = "agentic",
+        nodes: int = 1,
+        timeout: float = 300.0,
+        audit_policy: Mapping[str, Any] = AUDIT_POLICY,
+    ) -> None:
         self.workdir, self.name, self.nodes, self.timeout = workdir, name, nodes, timeout
+        self.audit_policy = audit_policy
         self.home = workdir / "kwok"
         self.cluster_dir = self.home / "clusters" / name
+        self.audit_log = self.cluster_dir / "logs" / "audit.log"  # kwokctl's place for it
         self.kubeconfig = workdir / "kubeconfig"
         self._env = {**os.environ, "KWOK_WORKDIR": str(self.home), "KWOK_KUBE_VERSION": KUBE_VERSION}
 
@@ -117,7 +127,7 @@ class ControlPlane:
     def start(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         audit_policy = self.workdir / "audit-policy.yaml"
-        audit_policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+        audit_policy.write_text(yaml.safe_dump(dict(self.audit_policy)))
         self._kwokctl(
             "create", "cluster",
             "--runtime", "binary",
@@ -314,8 +324,11 @@ class ControlPlane:
     def audit(self, username: str) -> list[dict[str, Any]]:
         """What the API server recorded of ``username``'s requests (audit events, oldest
         first; a watch appears when it ends, with ``stage: ResponseComplete``)."""
-        path = self.cluster_dir / "logs" / "audit.log"
-        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        events = (
+            [json.loads(line) for line in self.audit_log.read_text().splitlines() if line.strip()]
+            if self.audit_log.exists()
+            else []
+        )
         return [e for e in events if e.get("user", {}).get("username") == username]
 
     def logs(self, component: str) -> str:
