@@ -78,8 +78,8 @@ class Operator:
     profile: Path | None = None  # py-spy's raw (collapsed) samples of the whole run go here
     watches: int = 2  # watch streams it keeps open once started
 
-    def start(self, cluster: Cluster | None = None) -> Operator:
-        """Start it and wait until it is ready (and, on the emulator, watching)."""
+    def start(self, cluster: Cluster | None = None, timeout: float = 120) -> Operator:
+        """Start it and wait until it is ready (its lists done; and, on the emulator, watching)."""
         watches = cluster.open_watches if cluster is not None else 0
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -91,9 +91,9 @@ class Operator:
                 [*sampler, "--output", out, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
         try:
-            _wait(lambda: self._alive() and self.ready(self), 120, f"{self.name} to start")
+            _wait(lambda: self._alive() and self.ready(self), timeout, f"{self.name} to start")
             if cluster is not None:
-                _wait(lambda: cluster.open_watches >= watches + self.watches, 120, f"{self.name}'s watches")
+                _wait(lambda: cluster.open_watches >= watches + self.watches, timeout, f"{self.name}'s watches")
         except BaseException:
             self.stop()
             raise
