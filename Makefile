@@ -91,8 +91,10 @@ hashes: venv
 golden: venv
 	$(BIN)/python -m tests.golden --write
 
-bench: venv
+# The emulator's benchmarks, then the real kube-apiserver's (BENCHMARKS.md names each command).
+bench: venv tools
 	$(BIN)/python -m bench
+	$(BIN)/python -m tests.cluster.bench_apiserver --workloads 2000 --lifecycles 50 --rate 30
 
 # The four agent steps on this machine against a page of testkit/agent/site (needs chromium).
 demo: venv
