@@ -155,7 +155,6 @@ class Watcher:
     def __init__(self, client: Client, namespace: str) -> None:
         self.arrivals: dict[str, dict[str, list[float]]] = {"aw": defaultdict(list), "wf": defaultdict(list)}
         self.workloads, self.workflows = Store(), Store()
-        self.workflow_seen: dict[str, list[float]] = defaultdict(list)
         self.informers = [
             Informer(client, path(*AW_PATH, namespace), self.workloads, self._seen("aw"), namespace=namespace),
             Informer(client, path(*WF_PATH, namespace), self.workflows, self._seen("wf"), namespace=namespace),
@@ -163,9 +162,8 @@ class Watcher:
 
     def _seen(self, kind: str) -> Callable[[str, Mapping[str, Any]], None]:
         def seen(change: str, obj: Mapping[str, Any]) -> None:
-            self.arrivals[kind][obj["metadata"]["name"]].append(time.monotonic())
-            if kind == "wf":  # on the API server's clock (the same machine's), for watch_delays
-                self.workflow_seen[obj["metadata"]["name"]].append(time.time())
+            # wall time: the API server's clock (the same machine's), which the audit log keeps
+            self.arrivals[kind][obj["metadata"]["name"]].append(time.time())
 
         return seen
 
@@ -209,7 +207,7 @@ async def quiet(watcher: Watcher, seconds: float = 2.0, timeout: float = 300) ->
     def last() -> float:
         return max((t[-1] for t in watcher.arrivals["aw"].values() if t), default=0.0)
 
-    await until(lambda: time.monotonic() - last() >= seconds, timeout)
+    await until(lambda: time.time() - last() >= seconds, timeout)
 
 
 async def paced_writes(count: int, rate: float, in_flight: int, write: Callable[[int], Any]) -> float:
@@ -275,7 +273,7 @@ async def _measure(
             async with limit:
                 await client.create(path(*AW_PATH, namespace), body)
 
-        start = time.monotonic()
+        start = time.time()
         await asyncio.gather(*(create(i) for i in range(n)))
         result["drain_complete"] = await until(lambda: sum(map(answered, watcher.workloads)) == n, 900)
         result["drain_s"] = round(max(t[-1] for t in watcher.arrivals["aw"].values()) - start, 2)
@@ -324,40 +322,43 @@ async def _measure(
                 await client.patch(path(*WF_PATH, namespace, names[i]), {"status": planned[names[i]]})
 
         audit_log = AuditLog(cluster.audit_log)
-        triggered: list[list[Write]] = [[]]  # the last server_lags' triggers
-        cpu_at_last_answer = [0.0, 0]  # the operator's CPU seconds when the answers last grew; their count
 
-        def server_lags(since: float) -> tuple[list[tuple[float, float, float]], int]:
-            """The operator's answers to this process's Workflow writes since ``since``: (when
-            each write was done, lag) and how many are unanswered; follows the operator's CPU."""
+        def phase(since: float) -> tuple[list[Write], list[tuple[float, float, float]], int]:
+            """This process's Workflow writes since ``since``, the operator's answers to them
+            (``answer_lags``) and how many are unanswered, as the audit log has them now."""
             audit = audit_log.read()
-            triggers = triggered[0] = writes(audit, namespace, argo_names.WORKFLOWS, True, since)
-            found, missing = answer_lags(triggers, writes(audit, namespace, api.PLURAL, False, since))
-            if len(found) > cpu_at_last_answer[1]:
-                cpu_at_last_answer[:] = [operator.cpu_seconds(), len(found)]
-            return found, missing
+            triggers = writes(audit, namespace, argo_names.WORKFLOWS, True, since)
+            return triggers, *answer_lags(triggers, writes(audit, namespace, api.PLURAL, False, since))
 
-        def summary(found: list[tuple[float, float, float]], missing: int, since: float) -> dict[str, Any]:
+        def summary(triggers: list[Write], found: list[tuple[float, float, float]], missing: int) -> dict[str, Any]:
+            since = min((t.received for t in triggers), default=0.0)
             worst = sorted(found, key=lambda f: -f[1])[:5]  # (s into the phase, ms, of which the server's)
             return {
                 **Spread([lag for _, lag, _ in found]).summary(),
                 "unanswered": missing,
                 "server_part": Spread([part for _, _, part in found]).summary(),
-                "watch_delay": Spread(watch_delays(triggered[0], watcher.workflow_seen)).summary(),
+                "watch_delay": Spread(watch_delays(triggers, watcher.arrivals["wf"])).summary(),
                 "worst": [(round(at - since, 1), round(lag * 1000), round(part * 1000)) for at, lag, part in worst],
             }
 
         started_all = plan(n, argo_sim.advance)
-        since, wall, cpu = time.monotonic(), time.time(), operator.cpu_seconds()
+        since, cpu = time.time(), operator.cpu_seconds()
+        last_answer = {"answers": 0, "cpu": cpu}  # the operator's CPU when the answers last grew
+
+        def all_answered() -> bool:
+            _, found, missing = phase(since)
+            if len(found) > last_answer["answers"]:
+                last_answer.update(answers=len(found), cpu=operator.cpu_seconds())
+            return missing == 0
+
         took = await paced_writes(n, args.rate, args.in_flight, lambda i: argo(i, started_all))
         result["burst_rate_per_s"] = round(n / took)
-        await until(lambda: server_lags(wall)[1] == 0, 300)
+        await until(all_answered, 300)
         await quiet(watcher)
-        burst, missing = server_lags(wall)
         reactions = sum(1 for times in watcher.arrivals["aw"].values() for t in times if t >= since)
-        result["burst"] = summary(burst, missing, wall)
+        result["burst"] = summary(*phase(since))
         # up to the last answer: a wait for a missing one would add the idle operator's CPU
-        result["cpu_ms_per_reaction"] = round((cpu_at_last_answer[0] - cpu) / max(1, reactions) * 1000, 2)
+        result["cpu_ms_per_reaction"] = round((last_answer["cpu"] - cpu) / max(1, reactions) * 1000, 2)
         result["peak_rss_mib"], result["rss_mib"] = operator.peak_rss_mib(), operator.rss_mib()
 
         def finished(wf: dict[str, Any]) -> dict[str, Any]:
@@ -365,11 +366,11 @@ async def _measure(
 
         steady_n = min(n, int(args.steady_seconds * args.steady_rate))  # each Workflow finishes once
         finishing = plan(steady_n, finished)
-        wall = time.time()
+        steady_since = time.time()
         await paced_writes(steady_n, args.steady_rate, args.in_flight, lambda i: argo(i, finishing))
-        await until(lambda: server_lags(wall)[1] == 0, 60)
+        await until(lambda: phase(steady_since)[2] == 0, 60)
         await quiet(watcher)
-        result["steady"] = summary(*server_lags(wall), wall)
+        result["steady"] = summary(*phase(steady_since))
     finally:
         await asyncio.to_thread(operator.stop)
     return result
