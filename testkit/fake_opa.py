@@ -29,13 +29,23 @@ class Request:
 
 
 class FakeOpa:
-    def __init__(self, answer: Answer, *, port: int = 0) -> None:
+    def __init__(self, answer: Answer, *, port: int = 0, drops_kept: bool = False) -> None:
         """``port`` 0 picks a free one; a given port lets a test bring OPA up where an
-        operator was already told to look."""
+        operator was already told to look. ``drops_kept``: answer as HTTP/1.1 (so the
+        client keeps the connection), then close it unannounced, as a server whose idle
+        timeout ends a kept connection does; otherwise HTTP/1.0, a connection per
+        request. ``connections`` counts the connections accepted."""
         self.requests: list[Request] = []
+        self.connections = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if drops_kept else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                fake.connections += 1
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 body = json.loads(raw) if raw else None
@@ -49,6 +59,7 @@ class FakeOpa:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting (the timeout tests)
+                self.close_connection = True  # HTTP/1.0 closes anyway; drops_kept, unannounced
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -17,6 +17,7 @@ run the policies locally (a demo, a benchmark): ``with OpaServer() as opa: opa.u
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from agentic_operator.decision import Decision
 from agentic_operator.policy import OpaClient
 from components import bundle
 from testkit.processes import free_port, stop
@@ -67,6 +69,21 @@ def configmap_volume(target: Path, files: bundle.Bundle) -> Path:
     for entry in sorted({item["path"].split("/")[0] for item in files.items}):
         (target / entry).symlink_to(f"..data/{entry}")
     return target
+
+
+class BlockingClient:
+    """The operator's :class:`OpaClient` for callers without an event loop (tests, the
+    demo): each query on a loop and a connection of its own."""
+
+    def __init__(self, url: str, *, timeout: float = 2.0) -> None:
+        self.url, self.timeout = url, timeout
+
+    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+        async def ask() -> Decision:
+            async with OpaClient(self.url, timeout=self.timeout) as client:
+                return await client.evaluate(query, input)
+
+        return asyncio.run(ask())
 
 
 class OpaServer:
@@ -135,8 +152,8 @@ class OpaServer:
         except (urllib.error.URLError, OSError):
             return False
 
-    def client(self, timeout: float = 2.0) -> OpaClient:
-        return OpaClient(self.url, timeout=timeout)
+    def client(self, timeout: float = 2.0) -> BlockingClient:
+        return BlockingClient(self.url, timeout=timeout)
 
     def get(self, path: str) -> Any:
         """A GET of OPA's REST API (e.g. ``/v1/policies``), as JSON."""

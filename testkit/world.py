@@ -31,12 +31,15 @@ class StubPolicy:
         self.answers = answers
         self.asked: list[str] = []
 
-    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+    async def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
         self.asked.append(query)
         answer = self.answers[query]
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    async def close(self) -> None:
+        """Nothing to release: no connection."""
 
 
 async def _no_sleep(_: float) -> None:

@@ -16,11 +16,10 @@ import pytest
 
 from agentic_operator import api
 from agentic_operator.decision import ADMISSION
-from agentic_operator.policy import OpaClient
 from agentic_operator.settings import TABLE
 from components import bundle, config
 from testkit.factories import workload
-from testkit.opa import OpaServer
+from testkit.opa import BlockingClient, OpaServer
 from tests.policy.cases import admission_input
 
 SHARED = {
@@ -64,7 +63,7 @@ def _spec_schema() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def policy(opa: OpaServer) -> OpaClient:
+def policy(opa: OpaServer) -> BlockingClient:
     """The real OPA, as the sidecar serves policies/."""
     return opa.client()
 
@@ -91,7 +90,7 @@ def test_shared_patterns_use_only_what_re2_and_python_read_alike() -> None:
 
 
 @pytest.mark.parametrize(("bucket", "valid"), BUCKETS.items())
-def test_every_bucket_check_agrees(policy: OpaClient, bucket: str, valid: bool) -> None:
+def test_every_bucket_check_agrees(policy: BlockingClient, bucket: str, valid: bool) -> None:
     """The stack config, validate() and the admission policy (RE2) take the same buckets."""
     assert (config.FIELDS["minio.bucket"].check(bucket) is None) == valid  # type: ignore[misc]
     assert (api.validate(workload(minioBucket=bucket)) == []) == valid

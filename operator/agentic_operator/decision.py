@@ -49,6 +49,14 @@ class PolicyUnavailable(PolicyError):
 
 
 class Policy(Protocol):
-    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+    """Asked from the operator's event loop: an engine over the network answers there
+    too (a worker thread per query queued behind the others and waited for the loop to
+    take its answer back: ~50 ms a query in a drain of 2,000, for a query OPA answers in 1.5)."""
+
+    async def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
         """Evaluate the package at ``query`` (e.g. ``"agentic.gate"``) for ``input``."""
+        ...
+
+    async def close(self) -> None:
+        """Release the engine's connections."""
         ...

@@ -1,8 +1,8 @@
 """The policy engine: the OPA sidecar (``opa run --server``) over its REST API.
 
 :class:`OpaClient` evaluates the package at ``query`` (``agentic.admission``,
-``agentic.gate``; see :mod:`agentic_operator.decision`) through the data API, with the
-standard library only: the bundled operator installs nothing more. Only OPA decides:
+``agentic.gate``; see :mod:`agentic_operator.decision`) through the data API, over
+aiohttp on the operator's event loop (as :mod:`agentic_operator.kubeclient`). Only OPA decides:
 an in-process engine (regopy, rego-cpp) used to stand in for it and disagreed with it
 (policies/README.md). To run the policies locally, run OPA: ``python -m testkit.opa``.
 
@@ -11,14 +11,13 @@ Ref: https://www.openpolicyagent.org/docs/rest-api#get-a-document-with-input
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
+
+import aiohttp
 
 from agentic_operator.decision import Decision, Policy, PolicyUnavailable
 from agentic_operator.settings import Settings
@@ -68,20 +67,18 @@ def _broken(query: str, problem: str, source: str) -> Decision:
     )
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """OPA never redirects; following one would re-send the query as a GET, without input."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class OpaClient:
     """An OPA server's data API: ``POST /v1/data/<package path>`` with the input.
 
     ``timeout`` bounds connecting and each read, in seconds: the sidecar answers in
     milliseconds, so a slow answer means trouble and the caller should retry later
-    rather than hold a reconcile. Proxies from the environment are ignored: the sidecar
-    is on loopback, and a cluster-wide HTTP_PROXY must not carry policy queries away.
+    rather than hold a reconcile. Connections are kept (HTTP/1.1) and opened on the
+    running event loop at the first query; a query sent on a kept connection the
+    server closed meanwhile is sent once more (the data API has no side effects).
+    Redirects are not followed: OPA never redirects, and following one would re-send
+    the query as a GET, without input. Proxies from the environment play no part: the
+    sidecar is on loopback, and a cluster-wide HTTP_PROXY must not carry policy
+    queries away.
     """
 
     def __init__(self, url: str, *, timeout: float = 2.0) -> None:
@@ -93,18 +90,24 @@ class OpaClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.source = f"opa:{self.url}"
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+        self._session: aiohttp.ClientSession | None = None
 
-    def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
+    async def __aenter__(self) -> OpaClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def evaluate(self, query: str, input: Mapping[str, Any]) -> Decision:
         """Ask OPA for the package at ``query``; :class:`PolicyUnavailable` if it cannot say."""
         _check_query(query)
-        request = urllib.request.Request(
-            f"{self.url}/v1/data/{query.replace('.', '/')}",
-            data=json.dumps({"input": input}, allow_nan=False).encode(),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            method="POST",
-        )
-        body = self._send(request, query)
+        url = f"{self.url}/v1/data/{query.replace('.', '/')}"
+        body = await self._send(url, json.dumps({"input": input}, allow_nan=False).encode(), query)
         try:
             document = json.loads(body)
         except ValueError:
@@ -115,35 +118,59 @@ class OpaClient:
             raise PolicyUnavailable(f"{self.source}: {query} is undefined (is the policy loaded?)")
         return decision_from_result(query, document["result"], self.source)
 
-    def _send(self, request: urllib.request.Request, query: str) -> bytes:
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status: int = response.status
-                body: bytes = response.read(_MAX_BODY + 1)
-        except urllib.error.HTTPError as error:
-            raise PolicyUnavailable(f"{self.source}: HTTP {error.code} for {query}: {_opa_error(error)}") from None
-        except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, resets
-            reason = error.reason if isinstance(error, urllib.error.URLError) else error
-            if isinstance(reason, TimeoutError):
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=self.timeout),
+            )
+        return self._session
+
+    async def _send(self, url: str, body: bytes, query: str) -> bytes:
+        for attempt in range(2):
+            try:
+                async with self._open().post(url, data=body, allow_redirects=False) as response:
+                    status, reason = response.status, response.reason or ""
+                    payload = await _read(response, _MAX_BODY if status == 200 else _MAX_ERROR)
+                break
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as error:
+                # a kept connection the server had closed (as aiohttp tells of it for the
+                # idempotent requests it retries itself): once more, on a new one
+                if attempt == 0 and not isinstance(error, aiohttp.ClientConnectorError):
+                    continue
+                raise PolicyUnavailable(f"{self.source}: unreachable ({query}): {error!r}") from None
+            except TimeoutError:
                 raise PolicyUnavailable(f"{self.source}: no answer for {query} within {self.timeout}s") from None
-            raise PolicyUnavailable(f"{self.source}: unreachable ({query}): {reason!r}") from None
+            except (OSError, aiohttp.ClientError) as error:  # refused, resets, garbage
+                raise PolicyUnavailable(f"{self.source}: unreachable ({query}): {error!r}") from None
+        if status >= 400:
+            raise PolicyUnavailable(f"{self.source}: HTTP {status} for {query}: {_opa_error(payload, reason)}")
         if status != 200:
             raise PolicyUnavailable(f"{self.source}: HTTP {status} for {query}, expected 200")
-        if len(body) > _MAX_BODY:
+        if len(payload) > _MAX_BODY:
             raise PolicyUnavailable(f"{self.source}: the answer for {query} is larger than {_MAX_BODY} bytes")
-        return body
+        return payload
 
 
-def _opa_error(error: urllib.error.HTTPError) -> str:
+async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first ``limit + 1`` bytes: enough to tell that it is too large."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > limit:
+            break
+    return bytes(body[: limit + 1])
+
+
+def _opa_error(raw: bytes, reason: str) -> str:
     """OPA's own error (``{"code", "message", "errors": [{"code", "message"}, ...]}``, the
     evaluation errors in ``errors``), else the raw body."""
-    raw = error.read(_MAX_ERROR)
     try:
         body = json.loads(raw)
         message = "; ".join([body["message"], *(f"{e['code']}: {e['message']}" for e in body.get("errors", []))])
     except (ValueError, TypeError, KeyError, AttributeError):
         message = None
-    return message or raw.decode(errors="replace")[:200] or str(error.reason)
+    return message or raw.decode(errors="replace")[:200] or reason
 
 
 def policy_from_settings(settings: Settings) -> Policy:

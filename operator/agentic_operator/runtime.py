@@ -99,6 +99,7 @@ class Runtime:
     worker: Worker
     metrics: Metrics
     client: Client
+    policy: Policy
     queue: WorkQueue[Key] = field(default_factory=WorkQueue)
     informers: list[Informer] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -264,6 +265,7 @@ class Runtime:
                 async with asyncio.timeout(2):
                     await self.worker.settle()
             await self.client.close()
+            await self.policy.close()
 
 
 def build(settings: Settings, policy: Policy | None = None) -> Runtime:
@@ -275,15 +277,16 @@ def build(settings: Settings, policy: Policy | None = None) -> Runtime:
     client = Client(
         load_config(), user_agent=USER_AGENT, timeout=settings.api_timeout_seconds, on_response=metrics.api_response
     )
+    policy = policy or policy_from_settings(settings)
     worker = Worker(
         workloads=workloads,
         workflows=workflows,
         manager=WorkflowManager(client),
         kube=Kube(client),
-        policy=policy or policy_from_settings(settings),
+        policy=policy,
         settings=settings,
         metrics=metrics,
         coalesce_seconds=settings.status_coalesce_seconds,
     )
     time_collections(metrics)
-    return Runtime(settings=settings, worker=worker, metrics=metrics, client=client)
+    return Runtime(settings=settings, worker=worker, metrics=metrics, client=client, policy=policy)

@@ -3,8 +3,8 @@
 Reads come from the watch caches (:class:`~agentic_operator.cache.Store`), so a reconcile
 of an unchanged world sends no request at all; the API is read only when a plan needs an
 answer the cache cannot give. Actions run before the status is written, then Events are
-posted in the background. Everything is a coroutine on the operator's one event loop except the policy
-query, which runs in a thread (the OPA client is synchronous, the standard library's).
+posted in the background. Everything is a coroutine on the operator's one event loop, the
+policy query included.
 
 Status writes that carry no phase transition (Argo's progress, the current step, a
 decision recorded while the phase stays Running) are coalesced per workload: the first
@@ -216,7 +216,7 @@ class Worker:
     async def _decide(self, query: str, input: Mapping[str, Any]) -> Decision | PolicyUnavailable:
         """Ask the policy; anything short of a decision fails closed as 'not yet'."""
         try:
-            return await asyncio.to_thread(self._policy.evaluate, query, input)
+            return await self._policy.evaluate(query, input)
         except PolicyUnavailable as exc:
             unavailable = exc
         except Exception as exc:

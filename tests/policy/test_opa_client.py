@@ -7,6 +7,7 @@ answers copy what that server sends (e.g. the shape of an evaluation error).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import socket
@@ -20,6 +21,7 @@ from agentic_operator.decision import ADMISSION, GATE, Decision, PolicyUnavailab
 from agentic_operator.policy import OpaClient, policy_from_settings
 from testkit import factories
 from testkit.fake_opa import FakeOpa, fixed
+from testkit.opa import BlockingClient
 from tests.policy.cases import admission_input, gate_input
 
 ALLOWED = {"allow": True, "deny": []}
@@ -27,14 +29,14 @@ ALLOWED = {"allow": True, "deny": []}
 
 def ask(answer: Any, query: str = ADMISSION, timeout: float = 2.0) -> Decision:
     with FakeOpa(answer) as opa:
-        return OpaClient(opa.url, timeout=timeout).evaluate(query, admission_input())
+        return BlockingClient(opa.url, timeout=timeout).evaluate(query, admission_input())
 
 
 def test_the_request_is_opas_data_api() -> None:
     """POST /v1/data/<package path> with {"input": ...} as JSON."""
     data = gate_input()
     with FakeOpa(fixed(200, {"result": ALLOWED})) as opa:
-        OpaClient(opa.url + "/").evaluate(GATE, data)
+        BlockingClient(opa.url + "/").evaluate(GATE, data)
     (request,) = opa.requests
     assert (request.method, request.path, request.content_type) == ("POST", "/v1/data/agentic/gate", "application/json")
     assert request.body == {"input": data}
@@ -129,13 +131,47 @@ def test_a_hung_server_times_out() -> None:
     assert time.monotonic() - started < 5
 
 
+def test_one_client_keeps_its_connection_and_replaces_one_the_server_closed() -> None:
+    """Queries share a kept connection; one the server closed meanwhile (here after
+    every answer) is replaced and the query sent again: no query is lost."""
+
+    async def three(url: str) -> list[bool]:
+        async with OpaClient(url) as client:
+            return [(await client.evaluate(ADMISSION, admission_input())).allowed for _ in range(3)]
+
+    with FakeOpa(fixed(200, {"result": ALLOWED}), drops_kept=True) as opa:
+        assert asyncio.run(three(opa.url)) == [True, True, True]
+    assert (len(opa.requests), opa.connections) == (3, 3)
+
+
+def test_a_server_that_closes_every_connection_unanswered_is_unavailable() -> None:
+    """Sent once more on a new connection, then given up: unreachable, named."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        accepted: list[bytes] = []
+
+        def close_each() -> None:
+            for _ in range(2):
+                connection, _ = server.accept()
+                accepted.append(connection.recv(65536))
+                connection.close()
+
+        closer = threading.Thread(target=close_each, daemon=True)
+        closer.start()
+        with pytest.raises(PolicyUnavailable, match="unreachable"):
+            BlockingClient(f"http://127.0.0.1:{server.getsockname()[1]}").evaluate(ADMISSION, admission_input())
+        closer.join(timeout=5)
+    assert len(accepted) == 2 and all(a.startswith(b"POST /v1/data/agentic/admission") for a in accepted)
+
+
 def test_a_refused_connection_is_unavailable() -> None:
     """Nothing listening: unreachable, named."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(PolicyUnavailable, match="unreachable"):
-        OpaClient(f"http://127.0.0.1:{port}", timeout=1).evaluate(ADMISSION, admission_input())
+        BlockingClient(f"http://127.0.0.1:{port}", timeout=1).evaluate(ADMISSION, admission_input())
 
 
 def test_proxy_settings_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,7 +195,7 @@ def test_bad_construction_is_refused(url: str, timeout: float) -> None:
 def test_a_query_must_be_a_package_path() -> None:
     """Queries are dotted Rego names, never arbitrary text (nothing is sent)."""
     with FakeOpa(fixed(200, {"result": ALLOWED})) as opa, pytest.raises(ValueError, match="not a Rego package path"):
-        OpaClient(opa.url).evaluate("agentic/admission", {})
+        BlockingClient(opa.url).evaluate("agentic/admission", {})
     assert not opa.requests
 
 

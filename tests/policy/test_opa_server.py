@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agentic_operator.decision import ADMISSION, GATE, PolicyUnavailable
+from agentic_operator.policy import OpaClient
 from components import bundle
 from testkit.opa import OpaFor, OpaServer
 from tests.policy.cases import admission_input, gate_input
@@ -80,6 +82,24 @@ def test_concurrent_calls_get_their_own_answers(opa: OpaServer) -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert all(f'host "{host}"' in seen[host][0] for host in inputs)
+
+
+def test_queries_share_a_kept_connection(opa: OpaServer) -> None:
+    """One client's queries go over one TCP connection: OPA's access log shows one client
+    address for them all (OPA's CPU per query: BENCHMARKS.md)."""
+
+    async def three() -> None:
+        async with OpaClient(opa.url) as client:
+            for _ in range(3):
+                await client.evaluate(GATE, gate_input())
+
+    asyncio.run(three())
+    addresses = [
+        entry["client_addr"]
+        for entry in map(json.loads, opa.log().splitlines())
+        if entry.get("msg") == "Received request." and entry.get("req_path") == "/v1/data/agentic/gate"
+    ]
+    assert len(addresses) >= 3 and len(set(addresses[-3:])) == 1, addresses
 
 
 def _policies(tmp_path: Path, rego: str) -> Path:
