@@ -95,6 +95,7 @@ golden: venv
 bench: venv tools
 	$(BIN)/python -m bench
 	$(BIN)/python -m tests.cluster.bench_apiserver --workloads 2000 --lifecycles 50 --rate 30
+	$(BIN)/python -m tests.cluster.bench_apiserver --workloads 500 --lifecycles 0
 
 # The four agent steps on this machine against a page of testkit/agent/site (needs chromium).
 demo: venv
